@@ -1,0 +1,141 @@
+//! Checks of the registered claims (RFC 7519 section 4.1) and of configured claim values.
+
+mod time;
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde_json::value::RawValue;
+
+use crate::error::{Error, ErrorKind};
+use crate::token::json::{JsonStr, Members};
+
+pub(crate) use time::TimeRules;
+
+/// A claim that must be a string equal to one of a set of values.
+#[derive(Debug, Clone)]
+pub(crate) struct RequiredClaim {
+    pub(crate) name: String,
+    pub(crate) values: Vec<String>,
+}
+
+/// Everything the claims of a token are checked against.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimRules {
+    pub(crate) issuers: Vec<String>,
+    /// `None` when the audience is deliberately not checked.
+    pub(crate) audiences: Option<Vec<String>>,
+    pub(crate) time: TimeRules,
+    pub(crate) required: Vec<RequiredClaim>,
+}
+
+impl ClaimRules {
+    /// Checks `claims` at time `now`, in seconds since the Unix epoch.
+    pub(crate) fn check(&self, claims: &Members<'_>, now: i64) -> Result<(), Error> {
+        self.check_issuer(claims)?;
+        self.check_audience(claims)?;
+        self.time.check(claims, now)?;
+        for rule in &self.required {
+            check_required(claims, rule)?;
+        }
+        Ok(())
+    }
+
+    fn check_issuer(&self, claims: &Members<'_>) -> Result<(), Error> {
+        let issuer = required_string(claims, "iss")?;
+        if self.issuers.iter().any(|accepted| *accepted == issuer) {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::InvalidIssuer,
+            format!("invalid issuer, expected {}", one_of(&self.issuers)),
+        ))
+    }
+
+    fn check_audience(&self, claims: &Members<'_>) -> Result<(), Error> {
+        let Some(accepted) = &self.audiences else {
+            return Ok(());
+        };
+        let Some(raw) = claims.get("aud") else {
+            return Err(missing("aud"));
+        };
+
+        let found = match JsonStr::from_raw(raw) {
+            Some(audience) => accepted.iter().any(|a| *a == audience),
+            None => audience_array(raw)?
+                .iter()
+                .any(|audience| accepted.iter().any(|a| a == audience)),
+        };
+        if found {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::InvalidAudience,
+            format!("invalid audience, expected {}", one_of(accepted)),
+        ))
+    }
+}
+
+fn check_required(claims: &Members<'_>, rule: &RequiredClaim) -> Result<(), Error> {
+    let value = required_string(claims, &rule.name)?;
+    if rule.values.iter().any(|accepted| *accepted == value) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidClaimValue,
+        format!(
+            "invalid claim \"{}\", expected {}",
+            rule.name,
+            one_of(&rule.values)
+        ),
+    ))
+}
+
+fn required_string<'a>(claims: &Members<'a>, name: &str) -> Result<Cow<'a, str>, Error> {
+    let Some(raw) = claims.get(name) else {
+        return Err(missing(name));
+    };
+    JsonStr::from_raw(raw).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidClaimType,
+            format!("claim \"{name}\" is not a string"),
+        )
+    })
+}
+
+fn audience_array(raw: &RawValue) -> Result<Vec<Cow<'_, str>>, Error> {
+    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| audience_type())?;
+    items
+        .into_iter()
+        .map(|item| JsonStr::from_raw(item).ok_or_else(audience_type))
+        .collect()
+}
+
+fn audience_type() -> Error {
+    Error::new(
+        ErrorKind::InvalidClaimType,
+        "claim \"aud\" is neither a string nor an array of strings",
+    )
+}
+
+pub(crate) fn missing(name: &str) -> Error {
+    Error::new(
+        ErrorKind::MissingClaim,
+        format!("missing required claim \"{name}\""),
+    )
+}
+
+/// Formats accepted values as `"a"` or `one of "a", "b"`.
+fn one_of(values: &[String]) -> String {
+    let mut text = String::new();
+    if values.len() > 1 {
+        text.push_str("one of ");
+    }
+    for (index, value) in values.iter().enumerate() {
+        if index > 0 {
+            text.push_str(", ");
+        }
+        let _ = write!(text, "\"{}\"", value.escape_debug());
+    }
+    text
+}

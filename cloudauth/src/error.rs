@@ -1,0 +1,192 @@
+//! The error type of every fallible operation, with a kind that callers match on.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a token, a key set or a configuration was rejected.
+///
+/// [`Error::kind`] tells what failed and [`ErrorKind::category`] who can fix it. `Display`
+/// prints a short lower-case phrase that names the failed check and, where it helps, the expected
+/// value. It never contains the token, a signature or key material.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    times: Option<TimeCheck>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What failed. Match on it instead of on the message, which may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A builder was given settings that cannot work, such as no issuer.
+    InvalidConfiguration,
+
+    /// A key set document could not be read at all (not JSON, or neither a JWK set nor a
+    /// certificate map). Single unusable keys inside a readable set are skipped instead.
+    InvalidKeySet,
+    /// A single key given to a constructor could not be used.
+    InvalidKey,
+
+    /// The token is longer than the configured maximum; it was not parsed.
+    TokenTooLong,
+    /// The token is not a compact JWS: wrong number of segments, invalid base64url, a header or
+    /// payload that is not a JSON object, or a duplicate member name.
+    MalformedToken,
+    /// The `alg` header is `none`, an HMAC algorithm, unknown, or not in the verifier's
+    /// allow-list.
+    DisallowedAlgorithm,
+    /// The header has a `crit` member, which names extensions this verifier does not implement.
+    CriticalHeader,
+    /// The header has no `kid` and the verifier requires one.
+    MissingKeyId,
+    /// No key in the key set has the token's `kid` and fits its algorithm.
+    UnknownKeyId,
+    /// The signature does not verify with the key.
+    InvalidSignature,
+    /// A required claim (`exp`, `iss`, `aud` or a configured one) is absent.
+    MissingClaim,
+    /// A registered claim has the wrong JSON type or is out of range, such as `exp` as a string.
+    InvalidClaimType,
+    /// `exp` lies in the past by more than the leeway.
+    Expired,
+    /// `nbf` lies in the future by more than the leeway.
+    NotYetValid,
+    /// `iat` lies in the future by more than the leeway.
+    IssuedInFuture,
+    /// `iss` is none of the accepted issuers.
+    InvalidIssuer,
+    /// `aud` contains none of the accepted audiences.
+    InvalidAudience,
+    /// A claim required to hold one of a set of values holds another, such as `token_use`.
+    InvalidClaimValue,
+    /// The claims passed every check but do not fit the type the caller asked for.
+    InvalidClaims,
+}
+
+/// Who can fix an error, which decides the HTTP status an integration answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The application's configuration; found when a builder runs, never per request.
+    Configuration,
+    /// The provider's key set, which could not be used; a server-side failure (503).
+    KeySet,
+    /// The token the client sent; the client must get another one (401).
+    Token,
+}
+
+impl ErrorKind {
+    /// Returns who can fix an error of this kind.
+    pub fn category(self) -> ErrorCategory {
+        match self {
+            Self::InvalidConfiguration => ErrorCategory::Configuration,
+            Self::InvalidKeySet | Self::InvalidKey => ErrorCategory::KeySet,
+            _ => ErrorCategory::Token,
+        }
+    }
+
+    /// Returns the RFC 6750 section 3.1 error code for a `WWW-Authenticate: Bearer` challenge,
+    /// or `None` for kinds that are not the token's fault.
+    pub fn bearer_error_code(self) -> Option<&'static str> {
+        match self.category() {
+            ErrorCategory::Token => Some("invalid_token"),
+            ErrorCategory::Configuration | ErrorCategory::KeySet => None,
+        }
+    }
+}
+
+/// The times behind a failed `exp`, `nbf` or `iat` check, in seconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeCheck {
+    /// The verifier's clock when the token was checked.
+    pub now: i64,
+    /// The value of the claim that failed.
+    pub claim: i64,
+    /// The leeway that was allowed, in seconds.
+    pub leeway: u64,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                times: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn with_times(mut self, times: TimeCheck) -> Self {
+        self.inner.times = Some(times);
+        self
+    }
+
+    pub(crate) fn config(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidConfiguration, message)
+    }
+
+    pub(crate) fn malformed(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::MalformedToken, message)
+    }
+
+    /// Returns what failed.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// Returns the times involved when a time check (`exp`, `nbf`, `iat`) failed.
+    pub fn time_check(&self) -> Option<TimeCheck> {
+        self.inner.times
+    }
+
+    /// Returns `true` when the token is at fault, so the client should get a new one.
+    pub fn is_token_error(&self) -> bool {
+        self.kind().category() == ErrorCategory::Token
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Error");
+        debug
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(times) = &self.inner.times {
+            debug.field("times", times);
+        }
+        if let Some(source) = &self.inner.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}

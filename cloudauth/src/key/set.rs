@@ -1,0 +1,187 @@
+//! Key sets: the keys a provider publishes, looked up by key id.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{VerifyingKey, jwk, pem};
+use crate::algorithm::Algorithm;
+use crate::error::{Error, ErrorKind};
+use crate::token::json::{JsonStr, Members};
+
+/// An immutable set of verifying keys.
+///
+/// Built from a JWK set (`{"keys": [...]}`), from Google's map of key id to PEM certificate, or
+/// from keys built one by one. Entries that cannot verify signatures (encryption keys, `oct`
+/// keys, unknown key types or curves, RSA keys under 2048 bits, malformed entries) are skipped and
+/// listed by [`KeySet::skipped`]; they never make the whole set fail.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+    skipped: Vec<SkippedKey>,
+}
+
+/// A key set entry that was left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedKey {
+    kid: Option<String>,
+    reason: &'static str,
+}
+
+impl SkippedKey {
+    /// Returns the entry's key id, if it had a readable one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Returns why the entry was skipped, as a short phrase.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSetDocument<'a> {
+    #[serde(borrow)]
+    keys: Vec<&'a RawValue>,
+}
+
+impl KeySet {
+    /// Builds a set from keys that were parsed one by one.
+    pub fn from_keys(keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Parses a JWK set document (RFC 7517 section 5).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidKeySet`] when the document is not a JSON object with a `keys` array.
+    pub fn from_jwks(json: &[u8]) -> Result<Self, Error> {
+        let document: JwkSetDocument<'_> = serde_json::from_slice(json).map_err(|source| {
+            Error::new(ErrorKind::InvalidKeySet, "key set is not a JWK set").with_source(source)
+        })?;
+
+        let mut set = Self::default();
+        for entry in document.keys {
+            match jwk::parse(entry.get()) {
+                Ok(key) => set.keys.push(key),
+                Err(reason) => set.skip(kid_of(entry), reason),
+            }
+        }
+        Ok(set)
+    }
+
+    /// Parses a JSON object that maps key ids to PEM certificates or public keys, the format
+    /// of Google's `securetoken` keys that Firebase ID tokens are signed with.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidKeySet`] when the document is not a JSON object.
+    pub fn from_certificate_map(json: &[u8]) -> Result<Self, Error> {
+        let members = Members::parse(json).map_err(|source| {
+            Error::new(ErrorKind::InvalidKeySet, "key set is not a certificate map")
+                .with_source(source)
+        })?;
+
+        let mut set = Self::default();
+        for kid in members.names() {
+            let Some(raw) = members.get(kid) else {
+                continue;
+            };
+            let parsed = JsonStr::from_raw(raw)
+                .ok_or("certificate map value is not a string")
+                .and_then(|text| pem::parse(&text));
+            match parsed {
+                Ok(key) => set.keys.push(key.with_kid(kid)),
+                Err(reason) => set.skip(Some(kid.to_owned()), reason),
+            }
+        }
+        Ok(set)
+    }
+
+    /// Parses either a JWK set or a certificate map, told apart by a top-level `keys` member.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidKeySet`] when the document is neither.
+    pub fn from_json(json: &[u8]) -> Result<Self, Error> {
+        let has_keys_member = Members::parse(json)
+            .map(|members| members.get("keys").is_some())
+            .map_err(|source| {
+                Error::new(ErrorKind::InvalidKeySet, "key set is not a JSON object")
+                    .with_source(source)
+            })?;
+        if has_keys_member {
+            Self::from_jwks(json)
+        } else {
+            Self::from_certificate_map(json)
+        }
+    }
+
+    /// Returns the number of usable keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Returns `true` when the set holds no usable key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Returns the usable keys.
+    pub fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
+    }
+
+    /// Returns the entries that were skipped while parsing, with their reasons.
+    pub fn skipped(&self) -> &[SkippedKey] {
+        &self.skipped
+    }
+
+    /// Returns the keys that may verify a token with this `kid` and `alg`. Without a `kid`, every
+    /// key that supports `alg` is a candidate.
+    pub(crate) fn candidates<'s>(
+        &'s self,
+        kid: Option<&'s str>,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &'s VerifyingKey> + 's {
+        self.keys.iter().filter(move |key| {
+            let kid_matches = kid.is_none_or(|kid| key.kid() == Some(kid));
+            kid_matches && key.supports(alg)
+        })
+    }
+
+    fn skip(&mut self, kid: Option<String>, reason: &'static str) {
+        tracing::debug!(
+            target: "cloudauth::key_set",
+            kid = kid.as_deref().map(|kid| kid.escape_debug().to_string()),
+            reason,
+            "skipped a key set entry"
+        );
+        self.skipped.push(SkippedKey { kid, reason });
+    }
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("keys", &self.keys)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
+fn kid_of(entry: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct KidOnly {
+        kid: Option<String>,
+    }
+    serde_json::from_str::<KidOnly>(entry.get())
+        .ok()
+        .and_then(|entry| entry.kid)
+}

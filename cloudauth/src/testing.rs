@@ -1,0 +1,470 @@
+//! Keys and tokens for tests of applications that use cloudauth (feature `testing`).
+//!
+//! [`TestKey`] generates a key pair for any supported algorithm and exports its public half as a
+//! JWK, a PEM public key or a self-signed certificate. [`TokenBuilder`] signs arbitrary headers
+//! and claims, including deliberately broken tokens: `alg: none`, HMAC signed with public key
+//! bytes, a tampered payload, duplicate members.
+//!
+//! These helpers panic when the system's random number generator or key generation fails,
+//! since they serve tests only.
+
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers panic on failure, as a failed assertion does"
+)]
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+use aws_lc_rs::{hmac, rsa};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use x509_cert::der::pem::{LineEnding, encode_string};
+
+use crate::algorithm::{Algorithm, KeyFamily};
+use crate::key::{KeySet, VerifyingKey};
+
+/// A key pair for one algorithm, with a key id.
+///
+/// `Debug` shows the key id and algorithm only.
+#[derive(Clone)]
+pub struct TestKey {
+    kid: String,
+    alg: Algorithm,
+    pair: Arc<Pair>,
+}
+
+enum Pair {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+impl TestKey {
+    /// Generates a key pair for `alg` with a random key id; RSA keys have 2048 bits.
+    ///
+    /// # Panics
+    ///
+    /// When key generation fails.
+    pub fn generate(alg: Algorithm) -> Self {
+        Self::try_generate(alg, rsa::KeySize::Rsa2048).expect("key generation failed")
+    }
+
+    /// Generates an RSA key pair of `bits` (2048, 3072, 4096 or 8192) for `alg`.
+    ///
+    /// # Panics
+    ///
+    /// When `alg` is not an RSA algorithm, `bits` is not one of the sizes above, or key
+    /// generation fails.
+    pub fn generate_rsa(alg: Algorithm, bits: usize) -> Self {
+        assert!(
+            alg.family() == KeyFamily::Rsa,
+            "{alg} is not an RSA algorithm"
+        );
+        let size = match bits {
+            2048 => rsa::KeySize::Rsa2048,
+            3072 => rsa::KeySize::Rsa3072,
+            4096 => rsa::KeySize::Rsa4096,
+            8192 => rsa::KeySize::Rsa8192,
+            _ => panic!("unsupported RSA key size {bits}"),
+        };
+        Self::try_generate(alg, size).expect("key generation failed")
+    }
+
+    fn try_generate(alg: Algorithm, rsa_size: rsa::KeySize) -> Option<Self> {
+        let pair = match alg.family() {
+            KeyFamily::Rsa => Pair::Rsa(RsaKeyPair::generate(rsa_size).ok()?),
+            KeyFamily::Ec(_) => Pair::Ecdsa(EcdsaKeyPair::generate(ecdsa_signing(alg)?).ok()?),
+            KeyFamily::Ed25519 => Pair::Ed25519(Ed25519KeyPair::generate().ok()?),
+        };
+        Some(Self {
+            kid: random_kid(),
+            alg,
+            pair: Arc::new(pair),
+        })
+    }
+
+    /// Returns this key pair under another key id.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = kid.into();
+        self
+    }
+
+    /// Returns the same RSA key pair for another RSA algorithm, such as PS256 beside RS256.
+    ///
+    /// # Panics
+    ///
+    /// When the key is not an RSA key or `alg` is not an RSA algorithm.
+    #[must_use]
+    pub fn with_rsa_algorithm(mut self, alg: Algorithm) -> Self {
+        assert!(
+            matches!(*self.pair, Pair::Rsa(_)) && alg.family() == KeyFamily::Rsa,
+            "with_rsa_algorithm needs an RSA key and an RSA algorithm"
+        );
+        self.alg = alg;
+        self
+    }
+
+    /// Returns the key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Returns the algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Signs `message` with the key's algorithm, in the JWS signature encoding.
+    ///
+    /// # Panics
+    ///
+    /// When signing fails.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match &*self.pair {
+            Pair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(rsa_signing(self.alg), &rng, message, &mut signature)
+                    .expect("RSA signing failed");
+                signature
+            }
+            Pair::Ecdsa(pair) => pair
+                .sign(&rng, message)
+                .expect("ECDSA signing failed")
+                .as_ref()
+                .to_vec(),
+            Pair::Ed25519(pair) => pair.sign(message).as_ref().to_vec(),
+        }
+    }
+
+    /// Returns the public key as a JWK with `kid`, `alg` and `use: sig`.
+    pub fn to_jwk(&self) -> Value {
+        let mut jwk = match &*self.pair {
+            Pair::Rsa(pair) => {
+                let components =
+                    signature::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+                json!({"kty": "RSA", "n": b64(&components.n), "e": b64(&components.e)})
+            }
+            Pair::Ecdsa(pair) => {
+                let point = pair.public_key().as_ref();
+                let half = (point.len() - 1) / 2;
+                let (x, y) = point.get(1..).unwrap_or_default().split_at(half);
+                let crv = match self.alg {
+                    Algorithm::ES384 => "P-384",
+                    Algorithm::ES512 => "P-521",
+                    _ => "P-256",
+                };
+                json!({"kty": "EC", "crv": crv, "x": b64(x), "y": b64(y)})
+            }
+            Pair::Ed25519(pair) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())})
+            }
+        };
+        if let Value::Object(members) = &mut jwk {
+            members.insert("kid".into(), self.kid.clone().into());
+            members.insert("alg".into(), self.alg.name().into());
+            members.insert("use".into(), "sig".into());
+        }
+        jwk
+    }
+
+    /// Returns the public key as a [`VerifyingKey`] with this key's `kid` and algorithm.
+    ///
+    /// # Panics
+    ///
+    /// When the generated public key cannot be parsed, which would be a bug.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey::from_jwk(&self.to_jwk().to_string()).expect("generated key must parse")
+    }
+
+    /// Returns the DER SubjectPublicKeyInfo of the public key.
+    ///
+    /// # Panics
+    ///
+    /// When encoding fails.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        let der: PublicKeyX509Der<'static> = match &*self.pair {
+            Pair::Rsa(pair) => pair.public_key().as_der(),
+            Pair::Ecdsa(pair) => pair.public_key().as_der(),
+            Pair::Ed25519(pair) => pair.public_key().as_der(),
+        }
+        .expect("public key encoding failed");
+        der.as_ref().to_vec()
+    }
+
+    /// Returns the public key as a `PUBLIC KEY` PEM block.
+    pub fn public_key_pem(&self) -> String {
+        pem("PUBLIC KEY", &self.public_key_der())
+    }
+
+    /// Returns an RSA public key as an `RSA PUBLIC KEY` (PKCS#1) PEM block; `None` for other
+    /// key types.
+    pub fn rsa_public_key_pem(&self) -> Option<String> {
+        match &*self.pair {
+            Pair::Rsa(pair) => Some(pem("RSA PUBLIC KEY", pair.public_key().as_ref())),
+            _ => None,
+        }
+    }
+
+    /// Returns a self-signed X.509 certificate of the public key as PEM, like the certificates
+    /// Google publishes for Firebase.
+    ///
+    /// # Panics
+    ///
+    /// When the certificate cannot be made.
+    pub fn certificate_pem(&self) -> String {
+        let pkcs8: Vec<u8> = match &*self.pair {
+            Pair::Rsa(pair) => AsDer::<Pkcs8V1Der<'_>>::as_der(pair)
+                .expect("PKCS#8 encoding failed")
+                .as_ref()
+                .to_vec(),
+            Pair::Ecdsa(pair) => pair
+                .to_pkcs8v1()
+                .expect("PKCS#8 encoding failed")
+                .as_ref()
+                .to_vec(),
+            Pair::Ed25519(pair) => pair
+                .to_pkcs8v1()
+                .expect("PKCS#8 encoding failed")
+                .as_ref()
+                .to_vec(),
+        };
+        let signing_key =
+            rcgen::KeyPair::try_from(pkcs8.as_slice()).expect("rcgen must read the key pair");
+        let params = rcgen::CertificateParams::new(vec!["securetoken.test".to_owned()])
+            .expect("valid certificate parameters");
+        params
+            .self_signed(&signing_key)
+            .expect("self-signed certificate")
+            .pem()
+    }
+}
+
+impl std::fmt::Debug for TestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returns a JWK set document (`{"keys": [...]}`) holding the public keys.
+pub fn jwk_set<'k>(keys: impl IntoIterator<Item = &'k TestKey>) -> Value {
+    let keys: Vec<Value> = keys.into_iter().map(TestKey::to_jwk).collect();
+    json!({ "keys": keys })
+}
+
+/// Returns a certificate map (key id to PEM certificate), the format Google publishes for
+/// Firebase.
+pub fn certificate_map<'k>(keys: impl IntoIterator<Item = &'k TestKey>) -> Value {
+    let map: Map<String, Value> = keys
+        .into_iter()
+        .map(|key| (key.kid.clone(), Value::String(key.certificate_pem())))
+        .collect();
+    Value::Object(map)
+}
+
+/// Returns a [`KeySet`] holding the public keys.
+pub fn key_set<'k>(keys: impl IntoIterator<Item = &'k TestKey>) -> KeySet {
+    KeySet::from_keys(keys.into_iter().map(TestKey::verifying_key))
+}
+
+/// Builds signed, unsigned and deliberately broken tokens.
+///
+/// The header gets `alg` and `kid` from the signing key unless they are set or removed here.
+#[derive(Debug, Clone, Default)]
+pub struct TokenBuilder {
+    header: Map<String, Value>,
+    removed_header: Vec<String>,
+    claims: Map<String, Value>,
+    raw_header: Option<String>,
+    raw_payload: Option<String>,
+}
+
+impl TokenBuilder {
+    /// Starts a token with an empty payload.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a token that a verifier for `issuer` and `audience` accepts now: `iss`, `aud`,
+    /// `sub`, `iat` now and `exp` in one hour, by the system clock.
+    pub fn valid(issuer: &str, audience: &str) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        Self::valid_at(issuer, audience, i64::try_from(now).unwrap_or(i64::MAX))
+    }
+
+    /// Like [`TokenBuilder::valid`], with `now` in seconds since the Unix epoch.
+    pub fn valid_at(issuer: &str, audience: &str, now: i64) -> Self {
+        Self::new()
+            .claim("iss", issuer)
+            .claim("aud", audience)
+            .claim("sub", "user-1")
+            .claim("iat", now)
+            .claim("exp", now + 3600)
+    }
+
+    /// Sets a claim, replacing an earlier value.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Removes a claim.
+    pub fn remove_claim(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+
+    /// Sets a header member, replacing the value the signing key would give.
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Leaves a header member out, including `alg` or `kid`.
+    pub fn remove_header(mut self, name: &str) -> Self {
+        self.header.remove(name);
+        self.removed_header.push(name.to_owned());
+        self
+    }
+
+    /// Uses `json` verbatim as the header, for input that a JSON map cannot hold, such as a
+    /// duplicate member.
+    pub fn raw_header(mut self, json: &str) -> Self {
+        self.raw_header = Some(json.to_owned());
+        self
+    }
+
+    /// Uses `json` verbatim as the payload.
+    pub fn raw_payload(mut self, json: &str) -> Self {
+        self.raw_payload = Some(json.to_owned());
+        self
+    }
+
+    /// Signs the token with `key`.
+    pub fn sign(&self, key: &TestKey) -> String {
+        let signing_input = self.signing_input(key.alg.name(), Some(&key.kid));
+        let signature = key.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", b64(&signature))
+    }
+
+    /// Signs the token with HMAC (`HS256`, `HS384` or `HS512`) keyed with `secret`, such as the
+    /// bytes of a public key in an algorithm-confusion test.
+    ///
+    /// # Panics
+    ///
+    /// When `alg` is not one of the three names.
+    pub fn sign_hmac(&self, alg: &str, secret: &[u8]) -> String {
+        let algorithm = match alg {
+            "HS256" => hmac::HMAC_SHA256,
+            "HS384" => hmac::HMAC_SHA384,
+            "HS512" => hmac::HMAC_SHA512,
+            _ => panic!("{alg} is not an HMAC algorithm"),
+        };
+        let signing_input = self.signing_input(alg, None);
+        let tag = hmac::sign(&hmac::Key::new(algorithm, secret), signing_input.as_bytes());
+        format!("{signing_input}.{}", b64(tag.as_ref()))
+    }
+
+    /// Returns the token with `alg` set to `alg_name`, such as `none` or `NONE`, and an empty
+    /// signature.
+    pub fn unsigned(&self, alg_name: &str) -> String {
+        format!("{}.", self.signing_input(alg_name, None))
+    }
+
+    /// Returns the token with `alg` set to `alg_name` and `signature` as its signature bytes.
+    pub fn with_signature(&self, alg_name: &str, kid: Option<&str>, signature: &[u8]) -> String {
+        format!("{}.{}", self.signing_input(alg_name, kid), b64(signature))
+    }
+
+    fn signing_input(&self, alg: &str, kid: Option<&str>) -> String {
+        let header = match &self.raw_header {
+            Some(raw) => raw.clone(),
+            None => self.header_json(alg, kid),
+        };
+        let payload = match &self.raw_payload {
+            Some(raw) => raw.clone(),
+            None => Value::Object(self.claims.clone()).to_string(),
+        };
+        format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()))
+    }
+
+    fn header_json(&self, alg: &str, kid: Option<&str>) -> String {
+        let mut header = Map::new();
+        let removed = |name: &str| self.removed_header.iter().any(|r| r == name);
+        if !removed("alg") {
+            header.insert("alg".into(), alg.into());
+        }
+        if let Some(kid) = kid
+            && !removed("kid")
+        {
+            header.insert("kid".into(), kid.into());
+        }
+        header.insert("typ".into(), "JWT".into());
+        for (name, value) in &self.header {
+            header.insert(name.clone(), value.clone());
+        }
+        Value::Object(header).to_string()
+    }
+}
+
+/// Replaces the payload of a signed `token` with `claims`, keeping header and signature, so the
+/// signature no longer matches.
+pub fn tamper_payload(token: &str, claims: &Value) -> String {
+    let mut parts = token.split('.');
+    let header = parts.next().unwrap_or_default();
+    let _payload = parts.next();
+    let signature = parts.next().unwrap_or_default();
+    format!(
+        "{header}.{}.{signature}",
+        b64(claims.to_string().as_bytes())
+    )
+}
+
+/// Encodes bytes as unpadded base64url.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    encode_string(label, LineEnding::LF, der).expect("PEM encoding failed")
+}
+
+fn random_kid() -> String {
+    let mut bytes = [0_u8; 8];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("system random number generator failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rsa_signing(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
+    match alg {
+        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
+        _ => &signature::RSA_PKCS1_SHA256,
+    }
+}
+
+fn ecdsa_signing(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+    match alg {
+        Algorithm::ES256 => Some(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
+        Algorithm::ES384 => Some(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+        Algorithm::ES512 => Some(&signature::ECDSA_P521_SHA512_FIXED_SIGNING),
+        _ => None,
+    }
+}

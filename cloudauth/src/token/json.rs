@@ -1,0 +1,161 @@
+//! JSON objects read member by member, with duplicate member names rejected.
+//!
+//! serde_json keeps the last of two members with the same name. RFC 7515 section 5.2 lets a
+//! JWS parser either reject such input or keep the last member; cloudauth rejects it, so that no
+//! two components can disagree about which `sub` or `alg` a token carries.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// Above this many members, duplicates are found through a hash set instead of pairwise.
+const PAIRWISE_LIMIT: usize = 16;
+
+/// The members of one JSON object, in document order, with their values left unparsed.
+pub(crate) struct Members<'a> {
+    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> Members<'a> {
+    /// Parses `json` as one JSON object.
+    ///
+    /// # Errors
+    ///
+    /// Fails when `json` is not a single JSON object or names a member twice.
+    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, serde_json::Error> {
+        let members: Self = serde_json::from_slice(json)?;
+        match members.duplicate() {
+            Some(name) => Err(de::Error::custom(format_args!(
+                "duplicate member name {}",
+                Quoted(name)
+            ))),
+            None => Ok(members),
+        }
+    }
+
+    /// Returns the unparsed value of the member called `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.entries
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| *value)
+    }
+
+    /// Returns the member names, in document order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(key, _)| key.as_ref())
+    }
+
+    /// Deserializes the whole object into `T`, reading each value once more.
+    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let pairs = self
+            .entries
+            .iter()
+            .map(|(key, value)| (key.as_ref(), *value));
+        T::deserialize(de::value::MapDeserializer::new(pairs))
+    }
+
+    fn duplicate(&self) -> Option<&str> {
+        if self.entries.len() <= PAIRWISE_LIMIT {
+            for (index, (name, _)) in self.entries.iter().enumerate() {
+                let earlier = self.entries.iter().take(index);
+                if earlier.into_iter().any(|(other, _)| other == name) {
+                    return Some(name);
+                }
+            }
+            return None;
+        }
+
+        let mut seen = HashSet::with_capacity(self.entries.len());
+        self.names().find(|name| !seen.insert(*name))
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(JsonStr(name)) = map.next_key()? {
+            let value: &'de RawValue = map.next_value()?;
+            entries.push((name, value));
+        }
+        Ok(Members { entries })
+    }
+}
+
+/// A JSON string that borrows from the input unless it contains escapes.
+pub(crate) struct JsonStr<'a>(pub(crate) Cow<'a, str>);
+
+impl<'a> JsonStr<'a> {
+    /// Reads `raw` as a JSON string; `None` when it is another JSON type.
+    pub(crate) fn from_raw(raw: &'a RawValue) -> Option<Cow<'a, str>> {
+        serde_json::from_str::<JsonStr<'a>>(raw.get())
+            .ok()
+            .map(|JsonStr(text)| text)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(JsonStrVisitor)
+    }
+}
+
+struct JsonStrVisitor;
+
+impl<'de> Visitor<'de> for JsonStrVisitor {
+    type Value = JsonStr<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(JsonStr(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(JsonStr(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+        Ok(JsonStr(Cow::Owned(text)))
+    }
+}
+
+/// Displays a name from untrusted input quoted and cut to a short prefix, with control
+/// characters escaped, so it is safe in an error message or a log line.
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+/// The number of characters of untrusted text that [`Quoted`] shows.
+const QUOTED_MAX_CHARS: usize = 40;
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for c in self.0.chars().take(QUOTED_MAX_CHARS) {
+            write!(f, "{}", c.escape_debug())?;
+        }
+        if self.0.chars().nth(QUOTED_MAX_CHARS).is_some() {
+            f.write_str("...")?;
+        }
+        f.write_str("\"")
+    }
+}

@@ -1,0 +1,154 @@
+//! Parsing of compact JWS tokens, done before any cryptography.
+
+pub(crate) mod json;
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::algorithm::Algorithm;
+use crate::error::{Error, ErrorKind};
+use json::{JsonStr, Members};
+
+/// The largest signature any supported algorithm produces: RSA with an 8192-bit modulus.
+pub(crate) const MAX_SIGNATURE_LEN: usize = 1024;
+
+/// A compact JWS split into its segments; nothing is decoded yet.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segments<'t> {
+    /// `header.payload` as sent, the input of the signature.
+    pub(crate) signing_input: &'t [u8],
+    pub(crate) header: &'t str,
+    pub(crate) payload: &'t str,
+    pub(crate) signature: &'t str,
+}
+
+/// The protected header members that verification uses.
+#[derive(Debug)]
+pub(crate) struct Header<'h> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<Cow<'h, str>>,
+}
+
+/// Splits `token` into its three segments after checking its length.
+///
+/// # Errors
+///
+/// [`ErrorKind::TokenTooLong`] above `max_len` bytes, [`ErrorKind::MalformedToken`] unless there
+/// are exactly three segments and the first two are non-empty.
+pub(crate) fn split(token: &str, max_len: usize) -> Result<Segments<'_>, Error> {
+    if token.len() > max_len {
+        return Err(Error::new(
+            ErrorKind::TokenTooLong,
+            format!("token is longer than the maximum of {max_len} bytes"),
+        ));
+    }
+
+    let mut parts = token.splitn(4, '.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::malformed(
+            "token must have three segments separated by dots",
+        ));
+    };
+    if header.is_empty() || payload.is_empty() {
+        return Err(Error::malformed("token has an empty header or payload"));
+    }
+
+    let signing_len = header.len() + 1 + payload.len();
+    let signing_input = token.as_bytes().get(..signing_len).unwrap_or_default();
+    Ok(Segments {
+        signing_input,
+        header,
+        payload,
+        signature,
+    })
+}
+
+/// Decodes one segment as unpadded base64url; padding and non-zero trailing bits are rejected.
+pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|source| Error::malformed(format!("{name} is not base64url")).with_source(source))
+}
+
+/// Decodes the signature into `buffer` and returns its length.
+pub(crate) fn decode_signature(
+    segment: &str,
+    buffer: &mut [u8; MAX_SIGNATURE_LEN],
+) -> Result<usize, Error> {
+    if segment.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidSignature,
+            "token has no signature",
+        ));
+    }
+    if base64::decoded_len_estimate(segment.len()) > MAX_SIGNATURE_LEN {
+        return Err(Error::new(
+            ErrorKind::InvalidSignature,
+            "signature is too long",
+        ));
+    }
+    URL_SAFE_NO_PAD
+        .decode_slice(segment, buffer)
+        .map_err(|source| Error::malformed("signature is not base64url").with_source(source))
+}
+
+/// Parses the decoded protected header.
+///
+/// # Errors
+///
+/// [`ErrorKind::MalformedToken`] for anything but a JSON object without duplicate members, with a
+/// string `alg` and, when present, a string `kid`; [`ErrorKind::DisallowedAlgorithm`] for `none`,
+/// HMAC and unknown algorithms; [`ErrorKind::CriticalHeader`] when `crit` is present. The
+/// members `jwk`, `jku`, `x5u` and `x5c` are ignored: keys never come from the token.
+pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
+    let members = Members::parse(json).map_err(|source| {
+        Error::malformed("token header is not a JSON object without duplicate members")
+            .with_source(source)
+    })?;
+
+    let Some(alg) = members.get("alg") else {
+        return Err(Error::malformed("token header has no alg"));
+    };
+    let Some(alg) = JsonStr::from_raw(alg) else {
+        return Err(Error::malformed("token header alg is not a string"));
+    };
+    let alg = parse_algorithm(&alg)?;
+
+    // RFC 7515 4.1.11: a recipient must reject a token whose `crit` names an extension it does
+    // not understand, and cloudauth understands none.
+    if members.get("crit").is_some() {
+        return Err(Error::new(
+            ErrorKind::CriticalHeader,
+            "token header has a crit member, and no critical extension is supported",
+        ));
+    }
+
+    let kid = match members.get("kid") {
+        None => None,
+        Some(raw) => match JsonStr::from_raw(raw) {
+            Some(kid) => Some(kid),
+            None => return Err(Error::malformed("token header kid is not a string")),
+        },
+    };
+
+    Ok(Header { alg, kid })
+}
+
+fn parse_algorithm(name: &str) -> Result<Algorithm, Error> {
+    if let Some(alg) = Algorithm::from_name(name) {
+        return Ok(alg);
+    }
+
+    let message = if name.eq_ignore_ascii_case("none") {
+        "unsigned tokens (alg none) are never accepted"
+    } else if name.len() == 5 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("hs")) {
+        "HMAC algorithms are never accepted with a public key set"
+    } else {
+        "token alg is not a supported signature algorithm"
+    };
+    Err(Error::new(ErrorKind::DisallowedAlgorithm, message))
+}

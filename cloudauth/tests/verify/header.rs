@@ -1,0 +1,219 @@
+use cloudauth::ErrorKind;
+use cloudauth::testing::{TestKey, b64};
+use serde_json::json;
+
+use crate::common::{builder, case, rsa_key, run_cases, valid, verifier};
+
+#[test]
+fn token_structure_is_checked() {
+    let key = rsa_key();
+    let signed = valid().sign(key);
+    let mut segments = signed.split('.');
+    let header = segments.next().expect("header");
+    let payload = segments.next().expect("payload");
+    let signature = segments.next().expect("signature");
+
+    let cases = vec![
+        case(
+            "two segments",
+            format!("{header}.{payload}"),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "four segments",
+            format!("{signed}.{signature}"),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "empty token",
+            String::new(),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "empty header",
+            format!(".{payload}.{signature}"),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "padded header",
+            format!("{header}=.{payload}.{signature}"),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "standard base64 alphabet in signature",
+            format!("{header}.{payload}.{}", signature.replace(['-', '_'], "+")),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "header with non-zero trailing bits",
+            // "e30" is `{}`; "e31" decodes to the same byte with a trailing bit set.
+            format!("e31.{payload}.{signature}"),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "header is a JSON array",
+            format!("{}.{payload}.{signature}", b64(b"[1]")),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "header is not JSON",
+            format!("{}.{payload}.{signature}", b64(b"alg=RS256")),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "payload is a JSON string",
+            valid().raw_payload("\"claims\"").sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "payload is not JSON",
+            valid().raw_payload("{\"exp\":").sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+    ];
+    run_cases(&verifier(), &cases);
+}
+
+#[test]
+fn header_members_are_checked() {
+    let key = rsa_key();
+    let attacker = TestKey::generate(cloudauth::Algorithm::RS256).with_kid("attacker");
+
+    let cases = vec![
+        case(
+            "crit header",
+            valid()
+                .header("crit", json!(["exp"]))
+                .header("exp", 1)
+                .sign(key),
+            Some(ErrorKind::CriticalHeader),
+        ),
+        case(
+            "empty crit header",
+            valid().header("crit", json!([])).sign(key),
+            Some(ErrorKind::CriticalHeader),
+        ),
+        case(
+            "missing alg",
+            valid().remove_header("alg").sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "alg is a number",
+            valid().header("alg", 256).sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "alg in lower case",
+            valid().header("alg", "rs256").sign(key),
+            Some(ErrorKind::DisallowedAlgorithm),
+        ),
+        case(
+            "unknown alg",
+            valid().header("alg", "RSA-OAEP").sign(key),
+            Some(ErrorKind::DisallowedAlgorithm),
+        ),
+        case(
+            "missing kid",
+            valid().remove_header("kid").sign(key),
+            Some(ErrorKind::MissingKeyId),
+        ),
+        case(
+            "unknown kid",
+            valid().header("kid", "rotated-away").sign(key),
+            Some(ErrorKind::UnknownKeyId),
+        ),
+        case(
+            "kid with path characters and 4 KiB of text",
+            valid()
+                .header("kid", format!("../../{}", "k".repeat(4096)))
+                .sign(key),
+            Some(ErrorKind::UnknownKeyId),
+        ),
+        case(
+            "kid is a number",
+            valid().header("kid", 7).sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "duplicate alg member",
+            valid()
+                .raw_header(r#"{"alg":"RS256","kid":"rsa-1","alg":"none"}"#)
+                .sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "embedded jwk of the attacker's key",
+            valid().header("jwk", attacker.to_jwk()).sign(&attacker),
+            Some(ErrorKind::UnknownKeyId),
+        ),
+        case(
+            "jku and x5u pointing elsewhere, signed by the attacker",
+            valid()
+                .header("jku", "https://attacker.invalid/jwks.json")
+                .header("x5u", "https://attacker.invalid/cert.pem")
+                .sign(&attacker),
+            Some(ErrorKind::UnknownKeyId),
+        ),
+        case(
+            "x5c of the attacker's certificate under the real kid",
+            valid()
+                .header("x5c", json!([attacker.certificate_pem()]))
+                .header("kid", "rsa-1")
+                .sign(&attacker),
+            Some(ErrorKind::InvalidSignature),
+        ),
+        case(
+            "jku on a token signed by the real key is ignored",
+            valid()
+                .header("jku", "https://attacker.invalid/jwks.json")
+                .sign(key),
+            None,
+        ),
+    ];
+    run_cases(&verifier(), &cases);
+}
+
+#[test]
+fn kid_may_be_optional() {
+    let verifier = builder()
+        .require_kid(false)
+        .build()
+        .expect("verifier must build");
+
+    let cases = vec![
+        case("no kid", valid().remove_header("kid").sign(rsa_key()), None),
+        case(
+            "no kid, signed by an unknown key",
+            valid()
+                .remove_header("kid")
+                .sign(crate::common::other_rsa_key()),
+            Some(ErrorKind::InvalidSignature),
+        ),
+    ];
+    run_cases(&verifier, &cases);
+}
+
+#[test]
+fn long_token_is_rejected_before_parsing() {
+    let verifier = builder()
+        .max_token_length(256)
+        .build()
+        .expect("verifier must build");
+    let token = valid().claim("padding", "x".repeat(300)).sign(rsa_key());
+
+    let error = verifier
+        .verify::<serde_json::Value>(&token)
+        .expect_err("token over the limit");
+    assert_eq!(error.kind(), ErrorKind::TokenTooLong);
+    assert_eq!(
+        error.to_string(),
+        "token is longer than the maximum of 256 bytes"
+    );
+
+    let garbage = "!".repeat(64 * 1024);
+    let error = crate::common::verifier()
+        .verify::<serde_json::Value>(&garbage)
+        .expect_err("64 KiB of garbage");
+    assert_eq!(error.kind(), ErrorKind::TokenTooLong);
+}

@@ -129,13 +129,13 @@ impl Algorithm {
     /// The aws-lc-rs verification algorithm. RSA variants accept moduli of 2048 to 8192 bits and
     /// ECDSA variants take the fixed-length `r || s` signature encoding that JWS uses.
     pub(crate) fn verification(self) -> &'static dyn VerificationAlgorithm {
+        if let Some(parameters) = self.rsa_parameters() {
+            return parameters;
+        }
         match self {
-            Self::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Self::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            Self::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            Self::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-            Self::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-            Self::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+            Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512 => {
+                &signature::RSA_PKCS1_2048_8192_SHA256
+            }
             Self::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
             Self::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
             Self::ES512 => &signature::ECDSA_P521_SHA512_FIXED,

@@ -49,10 +49,15 @@ impl ManualClock {
         self.seconds.store(seconds, Ordering::Relaxed);
     }
 
-    /// Moves the time forward by `duration`, rounded down to whole seconds.
+    /// Moves the time forward by `duration`, rounded down to whole seconds; the time stops at
+    /// `i64::MAX` instead of wrapping.
     pub fn advance(&self, duration: Duration) {
         let seconds = i64::try_from(duration.as_secs()).unwrap_or(i64::MAX);
-        self.seconds.fetch_add(seconds, Ordering::Relaxed);
+        let _ = self
+            .seconds
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                Some(now.saturating_add(seconds))
+            });
     }
 }
 

@@ -29,8 +29,12 @@ pub enum ErrorKind {
     /// A key set document could not be read at all (not JSON, or neither a JWK set nor a
     /// certificate map). Single unusable keys inside a readable set are skipped instead.
     InvalidKeySet,
-    /// A single key given to a constructor could not be used.
+    /// A single key given to a constructor could not be used; a configuration error, since
+    /// the application chose the key.
     InvalidKey,
+    /// No usable key set is loaded: the first fetch failed, or the keys went stale beyond
+    /// their allowed age while fetches kept failing.
+    KeySetUnavailable,
 
     /// The token is longer than the configured maximum; it was not parsed.
     TokenTooLong,
@@ -84,9 +88,24 @@ impl ErrorKind {
     /// Returns who can fix an error of this kind.
     pub fn category(self) -> ErrorCategory {
         match self {
-            Self::InvalidConfiguration => ErrorCategory::Configuration,
-            Self::InvalidKeySet | Self::InvalidKey => ErrorCategory::KeySet,
-            _ => ErrorCategory::Token,
+            Self::InvalidConfiguration | Self::InvalidKey => ErrorCategory::Configuration,
+            Self::InvalidKeySet | Self::KeySetUnavailable => ErrorCategory::KeySet,
+            Self::TokenTooLong
+            | Self::MalformedToken
+            | Self::DisallowedAlgorithm
+            | Self::CriticalHeader
+            | Self::MissingKeyId
+            | Self::UnknownKeyId
+            | Self::InvalidSignature
+            | Self::MissingClaim
+            | Self::InvalidClaimType
+            | Self::Expired
+            | Self::NotYetValid
+            | Self::IssuedInFuture
+            | Self::InvalidIssuer
+            | Self::InvalidAudience
+            | Self::InvalidClaimValue
+            | Self::InvalidClaims => ErrorCategory::Token,
         }
     }
 

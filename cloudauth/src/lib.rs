@@ -42,6 +42,7 @@ mod claims;
 mod clock;
 mod error;
 mod key;
+mod remote;
 mod token;
 mod verifier;
 
@@ -52,6 +53,12 @@ pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorCategory, ErrorKind, TimeCheck};
 pub use key::{KeySet, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey, VerifyingKey};
+#[cfg(feature = "reqwest")]
+pub use remote::{DEFAULT_CONNECT_TIMEOUT, ReqwestFetcher};
+pub use remote::{
+    FetchError, FetchErrorKind, FetchFuture, FetchRequest, FetchResponse, Fetcher, KeySetStatus,
+    RemoteKeySet, RemoteKeySetBuilder,
+};
 pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, MAX_LEEWAY, Verifier, VerifierBuilder,
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, KeySource, MAX_LEEWAY, Verifier, VerifierBuilder,
 };

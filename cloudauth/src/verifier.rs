@@ -11,7 +11,9 @@ use crate::claims::{ClaimRules, RequiredClaim, TimeRules};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeySet;
-use crate::token::{self, MAX_SIGNATURE_LEN, json::Members};
+use crate::remote::RemoteKeySet;
+use crate::token::json::Members;
+use crate::token::{self, Header, SIGNATURE_BUFFER_LEN, Segments, SignatureBuffer};
 
 /// The default leeway for `exp`, `nbf` and `iat`: 60 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -26,10 +28,38 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
 /// [`VerifierBuilder::require_claim`].
 const REGISTERED_CHECKED: [&str; 5] = ["exp", "nbf", "iat", "iss", "aud"];
 
+/// Where a verifier finds its keys: a fixed [`KeySet`] or a [`RemoteKeySet`].
+#[derive(Debug, Clone)]
+pub struct KeySource(Source);
+
+#[derive(Debug, Clone)]
+enum Source {
+    Static(Arc<KeySet>),
+    Remote(RemoteKeySet),
+}
+
+impl From<KeySet> for KeySource {
+    fn from(keys: KeySet) -> Self {
+        Self(Source::Static(Arc::new(keys)))
+    }
+}
+
+impl From<Arc<KeySet>> for KeySource {
+    fn from(keys: Arc<KeySet>) -> Self {
+        Self(Source::Static(keys))
+    }
+}
+
+impl From<RemoteKeySet> for KeySource {
+    fn from(keys: RemoteKeySet) -> Self {
+        Self(Source::Remote(keys))
+    }
+}
+
 /// Verifies tokens against a key set and a fixed list of rules.
 ///
-/// A verifier is cheap to clone and safe to share between threads. Verifying a token takes no
-/// lock, performs no I/O and parses no key.
+/// A verifier is cheap to clone and safe to share between threads. With keys already loaded,
+/// verifying a token takes no lock, performs no I/O and parses no key.
 ///
 /// # Examples
 ///
@@ -56,7 +86,7 @@ pub struct Verifier {
 }
 
 struct Inner {
-    keys: Arc<KeySet>,
+    keys: KeySource,
     algorithms: AlgorithmSet,
     require_kid: bool,
     max_token_length: usize,
@@ -65,12 +95,13 @@ struct Inner {
 }
 
 impl Verifier {
-    /// Starts a verifier that checks signatures with `keys`.
-    pub fn builder(keys: impl Into<Arc<KeySet>>) -> VerifierBuilder {
+    /// Starts a verifier that checks signatures with `keys`, a [`KeySet`] or a
+    /// [`RemoteKeySet`].
+    pub fn builder(keys: impl Into<KeySource>) -> VerifierBuilder {
         VerifierBuilder::new(keys.into())
     }
 
-    /// Verifies `token` and returns its claims as `T`.
+    /// Verifies `token` with the keys at hand and returns its claims as `T`.
     ///
     /// `T` is any [`serde::Deserialize`] type: the application's own claims struct, or
     /// [`serde_json::Value`] or a [`serde_json::Map`] for raw claims.
@@ -79,42 +110,106 @@ impl Verifier {
     /// key lookup by `kid`, signature, then `iss`, `aud`, `exp`, `nbf`, `iat` and the required
     /// claims, and last the conversion into `T`.
     ///
+    /// With a [`RemoteKeySet`] this method never waits: it uses the cached keys, and a missing
+    /// key set or an unknown `kid` starts a fetch in the background. Use
+    /// [`Verifier::verify_async`] to wait for that fetch.
+    ///
     /// # Errors
     ///
     /// An error of [`ErrorCategory::Token`](crate::ErrorCategory::Token) naming the first check
-    /// that failed. Claims that pass every check but do not fit `T` give
-    /// [`ErrorKind::InvalidClaims`].
+    /// that failed; claims that pass every check but do not fit `T` give
+    /// [`ErrorKind::InvalidClaims`]. [`ErrorKind::KeySetUnavailable`] when a remote key set has
+    /// no usable keys.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
-        let inner = &*self.inner;
-        let segments = token::split(token, inner.max_token_length)?;
-
+        let segments = token::split(token, self.inner.max_token_length)?;
         let header_json = token::decode_segment(segments.header, "token header")?;
-        let header = token::parse_header(&header_json)?;
-        if !inner.algorithms.contains(header.alg) {
+        let header = self.check_header(&header_json)?;
+        let payload = token::decode_segment(segments.payload, "token payload")?;
+        let claims = token::parse_object(&payload, "token payload")?;
+        let kid = header.kid.as_deref();
+
+        match &self.inner.keys.0 {
+            Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
+            Source::Remote(remote) => {
+                let snapshot = remote.snapshot_now()?;
+                let checked = check_signature(&snapshot.keys, kid, header.alg, &segments);
+                if let (Err(error), Some(kid)) = (&checked, kid)
+                    && error.kind() == ErrorKind::UnknownKeyId
+                {
+                    remote.refetch_for_unknown_kid_in_background(kid);
+                }
+                checked?;
+            }
+        }
+
+        self.check_claims(&claims)
+    }
+
+    /// Verifies `token` like [`Verifier::verify`], waiting for a remote key set when needed:
+    /// for the first fetch, for keys past their stale period, and for one refetch when the
+    /// token's `kid` is unknown (subject to the key set's cooldown). With a fixed [`KeySet`] it
+    /// never waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
+    pub async fn verify_async<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        let segments = token::split(token, self.inner.max_token_length)?;
+        let header_json = token::decode_segment(segments.header, "token header")?;
+        let header = self.check_header(&header_json)?;
+        let payload = token::decode_segment(segments.payload, "token payload")?;
+        let claims = token::parse_object(&payload, "token payload")?;
+        let kid = header.kid.as_deref();
+
+        match &self.inner.keys.0 {
+            Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
+            Source::Remote(remote) => {
+                let snapshot = remote.usable_snapshot().await?;
+                match check_signature(&snapshot.keys, kid, header.alg, &segments) {
+                    Err(error) if error.kind() == ErrorKind::UnknownKeyId && kid.is_some() => {
+                        let kid = kid.unwrap_or_default();
+                        let Some(refetched) = remote.refetch_for_unknown_kid(kid).await else {
+                            return Err(error);
+                        };
+                        let rechecked =
+                            check_signature(&refetched.keys, Some(kid), header.alg, &segments);
+                        if rechecked
+                            .as_ref()
+                            .is_err_and(|error| error.kind() == ErrorKind::UnknownKeyId)
+                        {
+                            remote.remember_absent(kid);
+                        }
+                        rechecked?;
+                    }
+                    checked => checked?,
+                }
+            }
+        }
+
+        self.check_claims(&claims)
+    }
+
+    fn check_header<'h>(&self, header_json: &'h [u8]) -> Result<Header<'h>, Error> {
+        let header = token::parse_header(header_json)?;
+        if !self.inner.algorithms.contains(header.alg) {
             return Err(Error::new(
                 ErrorKind::DisallowedAlgorithm,
                 format!("algorithm {} is not allowed by this verifier", header.alg),
             ));
         }
-        let kid = header.kid.as_deref();
-        if kid.is_none() && inner.require_kid {
+        if header.kid.is_none() && self.inner.require_kid {
             return Err(Error::new(
                 ErrorKind::MissingKeyId,
                 "token header has no kid",
             ));
         }
+        Ok(header)
+    }
 
-        let mut signature = [0_u8; MAX_SIGNATURE_LEN];
-        let signature_len = token::decode_signature(segments.signature, &mut signature)?;
-        let signature = signature.get(..signature_len).unwrap_or_default();
-        self.verify_signature(kid, header.alg, segments.signing_input, signature)?;
-
-        let payload = token::decode_segment(segments.payload, "token payload")?;
-        let claims = Members::parse(&payload).map_err(|source| {
-            Error::malformed("token payload is not a JSON object without duplicate members")
-                .with_source(source)
-        })?;
-        inner.rules.check(&claims, inner.clock.now_unix())?;
+    fn check_claims<T: DeserializeOwned>(&self, claims: &Members<'_>) -> Result<T, Error> {
+        self.inner
+            .rules
+            .check(claims, self.inner.clock.now_unix())?;
 
         claims.deserialize().map_err(|source| {
             Error::new(
@@ -124,32 +219,36 @@ impl Verifier {
             .with_source(source)
         })
     }
+}
 
-    fn verify_signature(
-        &self,
-        kid: Option<&str>,
-        alg: Algorithm,
-        signing_input: &[u8],
-        signature: &[u8],
-    ) -> Result<(), Error> {
-        let mut tried_any = false;
-        for key in self.inner.keys.candidates(kid, alg) {
-            tried_any = true;
-            if key.verify(alg, signing_input, signature) {
-                return Ok(());
-            }
-        }
+/// Verifies the signature of `segments` with the keys that fit `kid` and `alg`.
+fn check_signature(
+    keys: &KeySet,
+    kid: Option<&str>,
+    alg: Algorithm,
+    segments: &Segments<'_>,
+) -> Result<(), Error> {
+    let mut buffer: SignatureBuffer = [0; SIGNATURE_BUFFER_LEN];
+    let length = token::decode_signature(segments.signature, &mut buffer)?;
+    let signature = buffer.get(..length).unwrap_or_default();
 
-        if tried_any {
-            return Err(Error::new(ErrorKind::InvalidSignature, "invalid signature"));
+    let mut tried_any = false;
+    for key in keys.candidates(kid, alg) {
+        tried_any = true;
+        if key.verify(alg, segments.signing_input, signature) {
+            return Ok(());
         }
-        let message = if kid.is_some() {
-            format!("no key in the key set matches the token's kid and algorithm {alg}")
-        } else {
-            format!("no key in the key set supports algorithm {alg}")
-        };
-        Err(Error::new(ErrorKind::UnknownKeyId, message))
     }
+
+    if tried_any {
+        return Err(Error::new(ErrorKind::InvalidSignature, "invalid signature"));
+    }
+    let message = if kid.is_some() {
+        format!("no key in the key set matches the token's kid and algorithm {alg}")
+    } else {
+        format!("no key in the key set supports algorithm {alg}")
+    };
+    Err(Error::new(ErrorKind::UnknownKeyId, message))
 }
 
 impl fmt::Debug for Verifier {
@@ -162,7 +261,7 @@ impl fmt::Debug for Verifier {
             .field("leeway_seconds", &inner.rules.time.leeway)
             .field("require_kid", &inner.require_kid)
             .field("max_token_length", &inner.max_token_length)
-            .field("keys", &inner.keys.len())
+            .field("keys", &inner.keys)
             .finish_non_exhaustive()
     }
 }
@@ -174,14 +273,15 @@ impl fmt::Debug for Verifier {
 /// - algorithms: RS256 only, the algorithm Cognito, Auth0 and Firebase sign with;
 /// - leeway: 60 seconds ([`DEFAULT_LEEWAY`]) for `exp`, `nbf` and `iat`;
 /// - maximum token length: 16 KiB ([`DEFAULT_MAX_TOKEN_LENGTH`]);
-/// - `kid` required in the token header;
+/// - `kid` required in the token header, unless [`VerifierBuilder::allow_missing_kid`] is
+///   called;
 /// - issuer: none, and at least one must be set;
-/// - audience: none, and at least one must be set unless [`VerifierBuilder::skip_audience_check`]
+/// - audience: none, and at least one must be set unless [`VerifierBuilder::insecure_skip_audience_check`]
 ///   is called;
 /// - clock: [`SystemClock`].
 #[must_use]
 pub struct VerifierBuilder {
-    keys: Arc<KeySet>,
+    keys: KeySource,
     issuers: Vec<String>,
     audiences: Vec<String>,
     skip_audience: bool,
@@ -194,7 +294,7 @@ pub struct VerifierBuilder {
 }
 
 impl VerifierBuilder {
-    fn new(keys: Arc<KeySet>) -> Self {
+    fn new(keys: KeySource) -> Self {
         Self {
             keys,
             issuers: Vec::new(),
@@ -227,7 +327,7 @@ impl VerifierBuilder {
     /// as Cognito access tokens and their `client_id`: pair it with
     /// [`VerifierBuilder::require_claim`]. Without such a check, a token issued for any other
     /// application of the same issuer is accepted.
-    pub fn skip_audience_check(mut self) -> Self {
+    pub fn insecure_skip_audience_check(mut self) -> Self {
         self.skip_audience = true;
         self
     }
@@ -250,10 +350,11 @@ impl VerifierBuilder {
         self
     }
 
-    /// Sets whether the token header must have a `kid`. When it need not, a token without one is
-    /// tried against every key that supports its algorithm.
-    pub fn require_kid(mut self, required: bool) -> Self {
-        self.require_kid = required;
+    /// Accepts tokens whose header has no `kid`; such a token is tried against every key that
+    /// supports its algorithm. Every provider cloudauth targets sets `kid`, so this is only for
+    /// issuers with a single key.
+    pub fn allow_missing_kid(mut self) -> Self {
+        self.require_kid = false;
         self
     }
 
@@ -323,7 +424,7 @@ impl VerifierBuilder {
         }
         if !self.skip_audience && self.audiences.is_empty() {
             return Err(Error::config(
-                "no audience configured; call audience(), or skip_audience_check() for tokens \
+                "no audience configured; call audience(), or insecure_skip_audience_check() for tokens \
                  bound to a client by another claim",
             ));
         }

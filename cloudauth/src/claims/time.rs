@@ -17,7 +17,7 @@ pub(crate) struct TimeRules {
 }
 
 impl TimeRules {
-    /// Checks that `exp` is present and not past, and that `nbf` and `iat`, when present, are not
+    /// Checks that `exp` is present and still ahead, and that `nbf` and `iat`, when present, are not
     /// in the future, each within the leeway.
     pub(crate) fn check(self, claims: &Members<'_>, now: i64) -> Result<(), Error> {
         let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
@@ -32,8 +32,9 @@ impl TimeRules {
         let Some(exp) = numeric_date(claims, "exp", Rounding::Down)? else {
             return Err(super::missing("exp"));
         };
-        if now > exp.saturating_add(leeway) {
-            let ago = now - exp;
+        // RFC 7519 4.1.4: the token is rejected on or after `exp`.
+        if now >= exp.saturating_add(leeway) {
+            let ago = now.saturating_sub(exp);
             return Err(Error::new(
                 ErrorKind::Expired,
                 format!("token expired {ago} s ago (leeway {leeway} s)"),
@@ -44,7 +45,7 @@ impl TimeRules {
         if let Some(nbf) = numeric_date(claims, "nbf", Rounding::Up)?
             && nbf > now.saturating_add(leeway)
         {
-            let ahead = nbf - now;
+            let ahead = nbf.saturating_sub(now);
             return Err(Error::new(
                 ErrorKind::NotYetValid,
                 format!("token is not valid for another {ahead} s (leeway {leeway} s)"),
@@ -55,7 +56,7 @@ impl TimeRules {
         if let Some(iat) = numeric_date(claims, "iat", Rounding::Up)?
             && iat > now.saturating_add(leeway)
         {
-            let ahead = iat - now;
+            let ahead = iat.saturating_sub(now);
             return Err(Error::new(
                 ErrorKind::IssuedInFuture,
                 format!("token was issued {ahead} s in the future (leeway {leeway} s)"),

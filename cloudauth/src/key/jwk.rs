@@ -25,7 +25,8 @@ struct Jwk {
 
 /// Parses one JWK, returning the reason when it cannot verify signatures.
 pub(super) fn parse(json: &str) -> Result<VerifyingKey, &'static str> {
-    let jwk: Jwk = serde_json::from_str(json).map_err(|_| "JWK is not a valid JSON object")?;
+    let jwk: Jwk = serde_json::from_str(json)
+        .map_err(|_| "JWK is not a JSON object with members of the expected types")?;
     let kid = jwk.kid.clone();
     let key = jwk.into_key()?;
     Ok(match kid {

@@ -136,9 +136,20 @@ impl VerifyingKey {
             return Err("RSA key is longer than 8192 bits");
         }
 
+        // An even exponent or one below 3 gives no valid RSA key (RFC 8017 3.1).
+        let exponent = strip_leading_zeros(exponent);
+        let exponent_valid = match exponent {
+            [] => false,
+            [only] => *only >= 3 && only % 2 == 1,
+            [.., last] => last % 2 == 1,
+        };
+        if !exponent_valid {
+            return Err("RSA key exponent is not an odd number of at least 3");
+        }
+
         let components = RsaPublicKeyComponents {
             n: modulus,
-            e: strip_leading_zeros(exponent),
+            e: exponent,
         };
         let mut parsed = Vec::new();
         for candidate in Algorithm::RSA {

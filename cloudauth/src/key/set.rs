@@ -62,9 +62,14 @@ impl KeySet {
     ///
     /// [`ErrorKind::InvalidKeySet`] when the document is not a JSON object with a `keys` array.
     pub fn from_jwks(json: &[u8]) -> Result<Self, Error> {
+        Self::from_jwks_limited(json, usize::MAX)
+    }
+
+    fn from_jwks_limited(json: &[u8], max_entries: usize) -> Result<Self, Error> {
         let document: JwkSetDocument<'_> = serde_json::from_slice(json).map_err(|source| {
             Error::new(ErrorKind::InvalidKeySet, "key set is not a JWK set").with_source(source)
         })?;
+        check_entry_count(document.keys.len(), max_entries)?;
 
         let mut set = Self::default();
         for entry in document.keys {
@@ -83,16 +88,18 @@ impl KeySet {
     ///
     /// [`ErrorKind::InvalidKeySet`] when the document is not a JSON object.
     pub fn from_certificate_map(json: &[u8]) -> Result<Self, Error> {
+        Self::from_certificate_map_limited(json, usize::MAX)
+    }
+
+    fn from_certificate_map_limited(json: &[u8], max_entries: usize) -> Result<Self, Error> {
         let members = Members::parse(json).map_err(|source| {
             Error::new(ErrorKind::InvalidKeySet, "key set is not a certificate map")
                 .with_source(source)
         })?;
+        check_entry_count(members.len(), max_entries)?;
 
         let mut set = Self::default();
-        for kid in members.names() {
-            let Some(raw) = members.get(kid) else {
-                continue;
-            };
+        for (kid, raw) in members.iter() {
             let parsed = JsonStr::from_raw(raw)
                 .ok_or("certificate map value is not a string")
                 .and_then(|text| pem::parse(&text));
@@ -110,6 +117,12 @@ impl KeySet {
     ///
     /// [`ErrorKind::InvalidKeySet`] when the document is neither.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
+        Self::from_json_limited(json, usize::MAX)
+    }
+
+    /// Like [`KeySet::from_json`], rejecting documents with more than `max_entries` entries
+    /// before any key is parsed.
+    pub(crate) fn from_json_limited(json: &[u8], max_entries: usize) -> Result<Self, Error> {
         let has_keys_member = Members::parse(json)
             .map(|members| members.get("keys").is_some())
             .map_err(|source| {
@@ -117,9 +130,9 @@ impl KeySet {
                     .with_source(source)
             })?;
         if has_keys_member {
-            Self::from_jwks(json)
+            Self::from_jwks_limited(json, max_entries)
         } else {
-            Self::from_certificate_map(json)
+            Self::from_certificate_map_limited(json, max_entries)
         }
     }
 
@@ -174,6 +187,16 @@ impl fmt::Debug for KeySet {
             .field("skipped", &self.skipped)
             .finish()
     }
+}
+
+fn check_entry_count(count: usize, max_entries: usize) -> Result<(), Error> {
+    if count > max_entries {
+        return Err(Error::new(
+            ErrorKind::InvalidKeySet,
+            format!("key set has {count} entries, more than the maximum of {max_entries}"),
+        ));
+    }
+    Ok(())
 }
 
 fn kid_of(entry: &RawValue) -> Option<String> {

@@ -23,16 +23,16 @@ pub(crate) struct Members<'a> {
 impl<'a> Members<'a> {
     /// Parses `json` as one JSON object.
     ///
+    /// Only the names of this object are checked for duplicates, not those of nested objects,
+    /// whose values are read by the caller's own types.
+    ///
     /// # Errors
     ///
     /// Fails when `json` is not a single JSON object or names a member twice.
-    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, serde_json::Error> {
-        let members: Self = serde_json::from_slice(json)?;
+    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, ObjectError> {
+        let members: Self = serde_json::from_slice(json).map_err(ObjectError::json)?;
         match members.duplicate() {
-            Some(name) => Err(de::Error::custom(format_args!(
-                "duplicate member name {}",
-                Quoted(name)
-            ))),
+            Some(name) => Err(ObjectError::Duplicate(Quoted(name).to_string())),
             None => Ok(members),
         }
     }
@@ -50,20 +50,32 @@ impl<'a> Members<'a> {
         self.entries.iter().map(|(key, _)| key.as_ref())
     }
 
+    /// Returns the members, in document order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_ref(), *value))
+    }
+
+    /// Returns the number of members.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Deserializes the whole object into `T`, reading each value once more.
-    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, JsonError> {
         let pairs = self
             .entries
             .iter()
             .map(|(key, value)| (key.as_ref(), *value));
-        T::deserialize(de::value::MapDeserializer::new(pairs))
+        T::deserialize(de::value::MapDeserializer::new(pairs)).map_err(JsonError::from)
     }
 
     fn duplicate(&self) -> Option<&str> {
         if self.entries.len() <= PAIRWISE_LIMIT {
             for (index, (name, _)) in self.entries.iter().enumerate() {
-                let earlier = self.entries.iter().take(index);
-                if earlier.into_iter().any(|(other, _)| other == name) {
+                let mut earlier = self.entries.iter().take(index);
+                if earlier.any(|(other, _)| other == name) {
                     return Some(name);
                 }
             }
@@ -99,6 +111,68 @@ impl<'de> Visitor<'de> for MembersVisitor {
         Ok(Members { entries })
     }
 }
+
+/// Why a document is not a JSON object with unique member names.
+#[derive(Debug)]
+pub(crate) enum ObjectError {
+    /// Not JSON, or JSON of another type than object.
+    Json(JsonError),
+    /// A member name that occurs twice, quoted and shortened.
+    Duplicate(String),
+}
+
+impl ObjectError {
+    fn json(error: serde_json::Error) -> Self {
+        Self::Json(JsonError::from(error))
+    }
+}
+
+impl fmt::Display for ObjectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(error) => error.fmt(f),
+            Self::Duplicate(name) => write!(f, "duplicate member name {name}"),
+        }
+    }
+}
+
+impl std::error::Error for ObjectError {}
+
+/// A serde_json error reduced to its category and position.
+///
+/// serde_json's messages quote values from the input, such as a claim that has the wrong type;
+/// the input is a token, so its text must not reach error messages or logs.
+#[derive(Debug)]
+pub(crate) struct JsonError {
+    category: serde_json::error::Category,
+    line: usize,
+    column: usize,
+}
+
+impl From<serde_json::Error> for JsonError {
+    fn from(error: serde_json::Error) -> Self {
+        Self {
+            category: error.classify(),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use serde_json::error::Category;
+        let what = match self.category {
+            Category::Io => "read error",
+            Category::Syntax => "invalid JSON",
+            Category::Data => "unexpected JSON type or value",
+            Category::Eof => "JSON ends early",
+        };
+        write!(f, "{what} at line {}, column {}", self.line, self.column)
+    }
+}
+
+impl std::error::Error for JsonError {}
 
 /// A JSON string that borrows from the input unless it contains escapes.
 pub(crate) struct JsonStr<'a>(pub(crate) Cow<'a, str>);

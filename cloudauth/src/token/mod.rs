@@ -9,10 +9,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
-use json::{JsonStr, Members};
+use json::{JsonStr, Members, ObjectError};
 
 /// The largest signature any supported algorithm produces: RSA with an 8192-bit modulus.
-pub(crate) const MAX_SIGNATURE_LEN: usize = 1024;
+const MAX_SIGNATURE_LEN: usize = 1024;
+
+/// The length of [`MAX_SIGNATURE_LEN`] bytes in unpadded base64url.
+const MAX_SIGNATURE_SEGMENT_LEN: usize = (MAX_SIGNATURE_LEN * 4).div_ceil(3);
+
+/// The size of a [`SignatureBuffer`], with room for the decoder's rounding.
+pub(crate) const SIGNATURE_BUFFER_LEN: usize = MAX_SIGNATURE_LEN + 3;
+
+/// A stack buffer for a decoded signature.
+pub(crate) type SignatureBuffer = [u8; SIGNATURE_BUFFER_LEN];
 
 /// A compact JWS split into its segments; nothing is decoded yet.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +86,7 @@ pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<Vec<u8
 /// Decodes the signature into `buffer` and returns its length.
 pub(crate) fn decode_signature(
     segment: &str,
-    buffer: &mut [u8; MAX_SIGNATURE_LEN],
+    buffer: &mut SignatureBuffer,
 ) -> Result<usize, Error> {
     if segment.is_empty() {
         return Err(Error::new(
@@ -85,7 +94,7 @@ pub(crate) fn decode_signature(
             "token has no signature",
         ));
     }
-    if base64::decoded_len_estimate(segment.len()) > MAX_SIGNATURE_LEN {
+    if segment.len() > MAX_SIGNATURE_SEGMENT_LEN {
         return Err(Error::new(
             ErrorKind::InvalidSignature,
             "signature is too long",
@@ -105,10 +114,7 @@ pub(crate) fn decode_signature(
 /// HMAC and unknown algorithms; [`ErrorKind::CriticalHeader`] when `crit` is present. The
 /// members `jwk`, `jku`, `x5u` and `x5c` are ignored: keys never come from the token.
 pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
-    let members = Members::parse(json).map_err(|source| {
-        Error::malformed("token header is not a JSON object without duplicate members")
-            .with_source(source)
-    })?;
+    let members = parse_object(json, "token header")?;
 
     let Some(alg) = members.get("alg") else {
         return Err(Error::malformed("token header has no alg"));
@@ -136,6 +142,18 @@ pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
     };
 
     Ok(Header { alg, kid })
+}
+
+/// Parses a decoded header or payload as a JSON object without duplicate member names.
+pub(crate) fn parse_object<'a>(json: &'a [u8], what: &'static str) -> Result<Members<'a>, Error> {
+    Members::parse(json).map_err(|error| match error {
+        ObjectError::Duplicate(name) => {
+            Error::malformed(format!("{what} has a duplicate member name {name}"))
+        }
+        ObjectError::Json(source) => {
+            Error::malformed(format!("{what} is not a JSON object")).with_source(source)
+        }
+    })
 }
 
 fn parse_algorithm(name: &str) -> Result<Algorithm, Error> {

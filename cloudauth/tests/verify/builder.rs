@@ -14,7 +14,10 @@ fn invalid_settings_are_rejected_at_build() {
         ("empty issuer", builder().issuer("")),
         ("no audience", builder_without_audience()),
         ("empty audience", builder().audience("")),
-        ("audience and skip", builder().skip_audience_check()),
+        (
+            "audience and skip",
+            builder().insecure_skip_audience_check(),
+        ),
         ("no algorithm", builder().algorithms([])),
         (
             "leeway over ten minutes",
@@ -49,9 +52,21 @@ fn invalid_settings_are_rejected_at_build() {
 #[test]
 fn token_kinds_map_to_invalid_token() {
     let kinds = [
+        ErrorKind::TokenTooLong,
         ErrorKind::MalformedToken,
-        ErrorKind::Expired,
+        ErrorKind::DisallowedAlgorithm,
+        ErrorKind::CriticalHeader,
+        ErrorKind::MissingKeyId,
+        ErrorKind::UnknownKeyId,
         ErrorKind::InvalidSignature,
+        ErrorKind::MissingClaim,
+        ErrorKind::InvalidClaimType,
+        ErrorKind::Expired,
+        ErrorKind::NotYetValid,
+        ErrorKind::IssuedInFuture,
+        ErrorKind::InvalidIssuer,
+        ErrorKind::InvalidAudience,
+        ErrorKind::InvalidClaimValue,
         ErrorKind::InvalidClaims,
     ];
     for kind in kinds {
@@ -59,10 +74,17 @@ fn token_kinds_map_to_invalid_token() {
         assert_eq!(kind.bearer_error_code(), Some("invalid_token"), "{kind:?}");
     }
     assert_eq!(ErrorKind::InvalidKeySet.category(), ErrorCategory::KeySet);
+    assert_eq!(
+        ErrorKind::KeySetUnavailable.category(),
+        ErrorCategory::KeySet
+    );
+    assert_eq!(ErrorKind::KeySetUnavailable.bearer_error_code(), None);
 }
 
 #[test]
 fn leeway_at_maximum_is_accepted() {
-    let verifier = builder().leeway(cloudauth::MAX_LEEWAY).build();
-    assert!(verifier.is_ok());
+    builder()
+        .leeway(cloudauth::MAX_LEEWAY)
+        .build()
+        .expect("leeway of ten minutes is accepted");
 }

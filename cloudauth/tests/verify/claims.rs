@@ -58,6 +58,21 @@ fn time_claims_are_checked() {
             None,
         ),
         case(
+            "exp as a float rounded down",
+            valid().claim("exp", NOW as f64 - 59.5).sign(key),
+            Some(ErrorKind::Expired),
+        ),
+        case(
+            "exp 59 s ago",
+            valid().claim("exp", NOW - 59).sign(key),
+            None,
+        ),
+        case(
+            "exp 60 s ago",
+            valid().claim("exp", NOW - 60).sign(key),
+            Some(ErrorKind::Expired),
+        ),
+        case(
             "exp 30 s ago, inside the leeway",
             valid().claim("exp", NOW - 30).sign(key),
             None,
@@ -78,6 +93,21 @@ fn time_claims_are_checked() {
             None,
         ),
         case(
+            "nbf 60 s ahead",
+            valid().claim("nbf", NOW + 60).sign(key),
+            None,
+        ),
+        case(
+            "nbf 61 s ahead",
+            valid().claim("nbf", NOW + 61).sign(key),
+            Some(ErrorKind::NotYetValid),
+        ),
+        case(
+            "nbf as a float rounded up",
+            valid().claim("nbf", NOW as f64 + 60.5).sign(key),
+            Some(ErrorKind::NotYetValid),
+        ),
+        case(
             "nbf as a string",
             valid().claim("nbf", "soon").sign(key),
             Some(ErrorKind::InvalidClaimType),
@@ -85,6 +115,11 @@ fn time_claims_are_checked() {
         case(
             "iat 30 s ahead",
             valid().claim("iat", NOW + 30).sign(key),
+            None,
+        ),
+        case(
+            "iat 60 s ahead",
+            valid().claim("iat", NOW + 60).sign(key),
             None,
         ),
         case(
@@ -202,7 +237,7 @@ fn several_issuers_and_audiences_are_accepted() {
 #[test]
 fn required_claim_values_are_checked() {
     let verifier = crate::common::builder_without_audience()
-        .skip_audience_check()
+        .insecure_skip_audience_check()
         .require_claim("token_use", ["access"])
         .require_claim("client_id", ["client-a", "client-b"])
         .build()
@@ -367,7 +402,16 @@ fn leeway_is_configurable() {
     let key = rsa_key();
 
     let cases = vec![
-        case("exp now", valid().claim("exp", NOW).sign(key), None),
+        case(
+            "exp 1 s ahead",
+            valid().claim("exp", NOW + 1).sign(key),
+            None,
+        ),
+        case(
+            "exp now",
+            valid().claim("exp", NOW).sign(key),
+            Some(ErrorKind::Expired),
+        ),
         case(
             "exp 1 s ago",
             valid().claim("exp", NOW - 1).sign(key),
@@ -380,4 +424,66 @@ fn leeway_is_configurable() {
         ),
     ];
     run_cases(&verifier, &cases);
+}
+
+#[test]
+fn claims_error_debug_shows_no_claim_value() {
+    let token = valid()
+        .claim("sub", "secret-subject@example.test")
+        .sign(rsa_key());
+
+    let error = verifier()
+        .verify::<NumericSubject>(&token)
+        .expect_err("sub is a string");
+    let debug = format!("{error:?}");
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert!(!debug.contains("secret-subject"), "Debug: {debug}");
+    assert!(
+        source
+            .as_deref()
+            .is_some_and(|source| !source.contains("secret-subject")),
+        "source: {source:?}"
+    );
+}
+
+#[test]
+fn time_errors_name_the_claim_and_seconds() {
+    let key = rsa_key();
+    let cases = [
+        (
+            valid().claim("nbf", NOW + 600).sign(key),
+            "token is not valid for another 600 s (leeway 60 s)",
+            NOW + 600,
+        ),
+        (
+            valid().claim("iat", NOW + 120).sign(key),
+            "token was issued 120 s in the future (leeway 60 s)",
+            NOW + 120,
+        ),
+    ];
+    for (token, message, claim) in cases {
+        let error = verifier()
+            .verify::<serde_json::Value>(&token)
+            .expect_err(message);
+        assert_eq!(error.to_string(), message);
+        assert_eq!(
+            error.time_check().map(|times| times.claim),
+            Some(claim),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn clock_at_its_limits_does_not_panic() {
+    let token = valid().claim("nbf", NOW).sign(rsa_key());
+
+    for now in [i64::MIN, -1, 0, i64::MAX] {
+        let verifier = builder()
+            .clock(cloudauth::ManualClock::from_unix(now))
+            .build()
+            .expect("verifier must build");
+        let outcome = crate::common::outcome(&verifier, &token);
+        assert!(outcome.is_some(), "clock at {now} must reject the token");
+    }
 }

@@ -45,6 +45,29 @@ fn token_structure_is_checked() {
             Some(ErrorKind::MalformedToken),
         ),
         case(
+            "padded signature",
+            format!("{header}.{payload}.{signature}=="),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "signature with non-zero trailing bits",
+            format!("{header}.{payload}.{}", flip_last_bit(signature)),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "trailing data after the header object",
+            format!(
+                "{}.{payload}.{signature}",
+                b64(br#"{"alg":"RS256","kid":"rsa-1"} x"#)
+            ),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
+            "trailing data after the payload object",
+            valid().raw_payload("{\"exp\":1} {}").sign(key),
+            Some(ErrorKind::MalformedToken),
+        ),
+        case(
             "header with non-zero trailing bits",
             // "e30" is `{}`; "e31" decodes to the same byte with a trailing bit set.
             format!("e31.{payload}.{signature}"),
@@ -177,7 +200,7 @@ fn header_members_are_checked() {
 #[test]
 fn kid_may_be_optional() {
     let verifier = builder()
-        .require_kid(false)
+        .allow_missing_kid()
         .build()
         .expect("verifier must build");
 
@@ -216,4 +239,58 @@ fn long_token_is_rejected_before_parsing() {
         .verify::<serde_json::Value>(&garbage)
         .expect_err("64 KiB of garbage");
     assert_eq!(error.kind(), ErrorKind::TokenTooLong);
+}
+
+/// The base64url alphabet, in the order of the values it encodes.
+const BASE64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Sets the lowest bit of the last character of an unpadded base64url segment whose length
+/// leaves unused bits, so that those bits are no longer zero.
+fn flip_last_bit(segment: &str) -> String {
+    assert_ne!(segment.len() % 4, 0, "segment has no unused bits");
+    let (head, last) = segment.split_at(segment.len() - 1);
+    let index = BASE64URL.find(last).expect("base64url character");
+    let flipped = char::from(BASE64URL.as_bytes()[index ^ 1]);
+    format!("{head}{flipped}")
+}
+
+/// Signs a token whose compact form is exactly `length` bytes long, found by padding a claim
+/// and a header member, since base64url cannot reach every length with one segment alone.
+fn token_of_length(length: usize) -> String {
+    let key = rsa_key();
+    for extra in 0..3 {
+        let token = |fill: usize| {
+            valid()
+                .claim("pad", "x".repeat(fill))
+                .header("pad", "y".repeat(extra))
+                .sign(key)
+        };
+        let (mut low, mut high) = (0, length);
+        while low < high {
+            let middle = (low + high).div_ceil(2);
+            if token(middle).len() <= length {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        let candidate = token(low);
+        if candidate.len() == length {
+            return candidate;
+        }
+    }
+    panic!("no token of exactly {length} bytes");
+}
+
+#[test]
+fn default_maximum_length_is_16_kib() {
+    let verifier = verifier();
+    let at_limit = token_of_length(16 * 1024);
+    let over_limit = token_of_length(16 * 1024 + 1);
+
+    assert_eq!(crate::common::outcome(&verifier, &at_limit), None);
+    assert_eq!(
+        crate::common::outcome(&verifier, &over_limit),
+        Some(ErrorKind::TokenTooLong)
+    );
 }

@@ -10,7 +10,10 @@ fn mixed_key_set() -> serde_json::Value {
     let mut encryption = TestKey::generate(Algorithm::RS256).to_jwk();
     encryption["kid"] = json!("rsa-1");
     encryption["use"] = json!("enc");
-    encryption["alg"] = json!("RSA-OAEP");
+    encryption
+        .as_object_mut()
+        .expect("JWK is an object")
+        .remove("alg");
     let mut verify_forbidden = TestKey::generate(Algorithm::RS256).to_jwk();
     verify_forbidden["kid"] = json!("sign-only");
     verify_forbidden["key_ops"] = json!(["sign"]);
@@ -60,7 +63,10 @@ fn unusable_entries_are_skipped() {
         (Some("x25519"), "OKP JWK crv is not supported"),
         (Some("rsa-1024"), "RSA key is shorter than 2048 bits"),
         (Some("bad-n"), "RSA JWK has no valid n"),
-        (None, "JWK is not a valid JSON object"),
+        (
+            None,
+            "JWK is not a JSON object with members of the expected types",
+        ),
         (Some("no-kty"), "JWK has no kty"),
         (Some("sign-only"), "JWK key_ops does not include verify"),
         (Some("ec-wrong-alg"), "JWK alg does not fit its key type"),
@@ -147,6 +153,10 @@ fn single_key_constructors_report_reasons() {
 
     let error = VerifyingKey::from_jwk(&short).expect_err("1024-bit key");
     assert_eq!(error.kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        error.kind().category(),
+        cloudauth::ErrorCategory::Configuration
+    );
     assert_eq!(error.to_string(), "RSA key is shorter than 2048 bits");
 
     let error = VerifyingKey::from_pem("not a pem").expect_err("garbage");
@@ -168,4 +178,73 @@ fn debug_shows_no_key_material() {
     assert!(debug.contains("rsa-1"), "Debug shows the kid: {debug}");
     assert!(debug.contains("2048"), "Debug shows the size: {debug}");
     assert!(!debug.contains(&modulus[..20]), "Debug shows no modulus");
+}
+
+#[test]
+fn malformed_key_parameters_are_skipped() {
+    let rsa = rsa_key().to_jwk();
+    let ec = ec_key().to_jwk();
+    let long_modulus = {
+        let mut n = vec![0xC3_u8];
+        n.extend(std::iter::repeat_n(0x5A, 1025));
+        b64(&n)
+    };
+    let exponent_reason = "RSA key exponent is not an odd number of at least 3";
+
+    let entries = [
+        (
+            json!({"kty": "RSA", "n": rsa["n"], "e": "AQ"}),
+            exponent_reason,
+        ),
+        (
+            json!({"kty": "RSA", "n": rsa["n"], "e": "AQAA"}),
+            exponent_reason,
+        ),
+        (
+            json!({"kty": "RSA", "n": long_modulus, "e": "AQAB"}),
+            "RSA key is longer than 8192 bits",
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "x": b64(&[7; 31]), "y": ec["y"]}),
+            "EC JWK coordinates do not have the curve's length",
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "x": ec["y"], "y": ec["x"]}),
+            "EC key is not a valid point on its curve",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&[1; 31])}),
+            "Ed25519 key is not 32 bytes long",
+        ),
+    ];
+    for (entry, reason) in entries {
+        let document = json!({ "keys": [entry] }).to_string();
+        let keys = KeySet::from_jwks(document.as_bytes()).expect("set parses");
+        assert!(keys.is_empty(), "{reason}");
+        assert_eq!(keys.skipped().first().map(|s| s.reason()), Some(reason));
+    }
+}
+
+#[test]
+fn in_memory_sets_have_no_entry_limit() {
+    let jwk = rsa_key().to_jwk();
+    let keys: Vec<_> = (0..150).map(|_| jwk.clone()).collect();
+    let document = json!({ "keys": keys }).to_string();
+
+    let set = KeySet::from_jwks(document.as_bytes()).expect("no limit for in-memory sets");
+    assert_eq!(set.len(), 150);
+}
+
+#[test]
+fn rsa_8192_key_verifies() {
+    let key = TestKey::generate_rsa(Algorithm::RS256, 8192).with_kid("rsa-8192");
+    let verifier = Verifier::builder(cloudauth::testing::key_set([&key]))
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(ManualClock::from_unix(NOW))
+        .build()
+        .expect("verifier must build");
+
+    let token = valid().sign(&key);
+    assert_eq!(crate::common::outcome(&verifier, &token), None);
 }

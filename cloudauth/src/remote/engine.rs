@@ -1,0 +1,333 @@
+//! The shared state of a remote key set: the current snapshot, single-flight fetching,
+//! freshness and failure tracking.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use url::Url;
+
+use super::fetch::{FetchRequest, FetchResponse, Fetcher};
+use super::freshness::FreshnessRules;
+use super::negative::{MAX_REMEMBERED_KID_LEN, NegativeCache};
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
+use crate::key::KeySet;
+
+/// Settings of a remote key set; defaults are listed on `RemoteKeySetBuilder`.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) timeout: Duration,
+    pub(crate) max_bytes: usize,
+    pub(crate) max_keys: usize,
+    pub(crate) freshness: FreshnessRules,
+    pub(crate) max_stale: Duration,
+    pub(crate) unknown_kid_cooldown: Duration,
+    pub(crate) negative_cache_capacity: usize,
+    pub(crate) retry_min: Duration,
+    pub(crate) retry_max: Duration,
+}
+
+/// One loaded key set with the times that govern its use, in seconds since the Unix epoch.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) keys: KeySet,
+    /// When the keys were last confirmed by a 200 or a 304.
+    pub(crate) validated_at: i64,
+    /// Until when the keys are fresh; a refresh is due after it.
+    pub(crate) fresh_until: i64,
+    /// Until when the keys may be used while refreshes fail.
+    pub(crate) stale_until: i64,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// What a request for an unknown key id may do.
+enum UnknownKidAction {
+    /// Answer from the current snapshot.
+    Deny,
+    /// Start a refetch, or join the one in flight.
+    Fetch,
+}
+
+#[derive(Debug)]
+struct State {
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    last_unknown_kid_fetch: Option<i64>,
+    negative: NegativeCache,
+}
+
+/// Everything the handles of one remote key set share.
+pub(crate) struct Shared {
+    pub(crate) url: Url,
+    pub(crate) config: Config,
+    fetcher: Arc<dyn Fetcher>,
+    pub(crate) clock: Arc<dyn Clock>,
+    snapshot: ArcSwapOption<Snapshot>,
+    /// The number of completed fetch attempts, so that waiters can tell whether a fetch
+    /// finished while they waited for the fetch lock.
+    attempts: AtomicU64,
+    fetch_lock: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        url: Url,
+        config: Config,
+        fetcher: Arc<dyn Fetcher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let negative = NegativeCache::new(config.negative_cache_capacity);
+        Self {
+            url,
+            config,
+            fetcher,
+            clock,
+            snapshot: ArcSwapOption::empty(),
+            attempts: AtomicU64::new(0),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            state: Mutex::new(State {
+                consecutive_failures: 0,
+                last_error: None,
+                last_unknown_kid_fetch: None,
+                negative,
+            }),
+        }
+    }
+
+    /// Returns the current snapshot, whatever its age.
+    pub(crate) fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot.load_full()
+    }
+
+    /// Returns the current snapshot when it may still be used at `now`.
+    pub(crate) fn usable_snapshot(&self, now: i64) -> Option<Arc<Snapshot>> {
+        self.snapshot()
+            .filter(|snapshot| now <= snapshot.stale_until)
+    }
+
+    pub(crate) fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_fetching(&self) -> bool {
+        self.fetch_lock.try_lock().is_err()
+    }
+
+    pub(crate) fn consecutive_failures(&self) -> u32 {
+        self.lock_state().consecutive_failures
+    }
+
+    /// Fetches once, unless another fetch completed after `observed_attempts` was read, in
+    /// which case its outcome is returned. Concurrent callers share one fetch.
+    pub(crate) async fn fetch_shared(&self, observed_attempts: u64) -> Result<(), Error> {
+        let _guard = self.fetch_lock.lock().await;
+        if self.attempts() != observed_attempts {
+            return match &self.lock_state().last_error {
+                None => Ok(()),
+                Some(message) => Err(unavailable(message.clone())),
+            };
+        }
+
+        let result = self.fetch_once().await;
+        self.attempts.fetch_add(1, Ordering::AcqRel);
+        result
+    }
+
+    /// Decides whether an unknown `kid` may trigger a refetch at `now`.
+    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64) -> bool {
+        let action = {
+            let mut state = self.lock_state();
+            let cooling = state.last_unknown_kid_fetch.is_some_and(|last| {
+                now.saturating_sub(last) < seconds(self.config.unknown_kid_cooldown)
+            });
+            if kid.len() > MAX_REMEMBERED_KID_LEN || state.negative.contains(kid) {
+                UnknownKidAction::Deny
+            } else if self.is_fetching() {
+                UnknownKidAction::Fetch
+            } else if cooling {
+                UnknownKidAction::Deny
+            } else {
+                state.last_unknown_kid_fetch = Some(now);
+                UnknownKidAction::Fetch
+            }
+        };
+        matches!(action, UnknownKidAction::Fetch)
+    }
+
+    /// Records that `kid` was still absent after a refetch.
+    pub(crate) fn remember_absent(&self, kid: &str) {
+        self.lock_state().negative.insert(kid);
+    }
+
+    /// Returns how long the background task waits before its next fetch.
+    pub(crate) fn next_refresh_delay(&self) -> Duration {
+        let failures = self.consecutive_failures();
+        if failures > 0 {
+            let factor = 2_u32.saturating_pow(failures.saturating_sub(1).min(16));
+            return self
+                .config
+                .retry_min
+                .saturating_mul(factor)
+                .min(self.config.retry_max);
+        }
+
+        let Some(snapshot) = self.snapshot() else {
+            return Duration::ZERO;
+        };
+        // Refresh when nine tenths of the freshness lifetime have passed, so the keys are
+        // renewed before they expire.
+        let lifetime = snapshot.fresh_until.saturating_sub(snapshot.validated_at);
+        let refresh_at = snapshot
+            .validated_at
+            .saturating_add(lifetime - lifetime / 10);
+        let wait = refresh_at.saturating_sub(self.clock.now_unix()).max(0);
+        Duration::from_secs(wait.unsigned_abs())
+    }
+
+    async fn fetch_once(&self) -> Result<(), Error> {
+        let previous = self.snapshot();
+        let request = FetchRequest {
+            url: self.url.clone(),
+            if_none_match: previous.as_ref().and_then(|s| s.etag.clone()),
+            if_modified_since: previous.as_ref().and_then(|s| s.last_modified.clone()),
+            timeout: self.config.timeout,
+            max_bytes: self.config.max_bytes,
+        };
+
+        let outcome = match self.fetcher.fetch(&request).await {
+            Ok(response) => self.apply(response, previous.as_deref()),
+            Err(error) => Err(format!("key set fetch from {} failed: {error}", self.url)),
+        };
+        match outcome {
+            Ok(snapshot) => {
+                self.snapshot.store(Some(Arc::new(snapshot)));
+                self.record_success();
+                Ok(())
+            }
+            Err(message) => {
+                self.record_failure(&message);
+                Err(unavailable(message))
+            }
+        }
+    }
+
+    /// Turns a response into the next snapshot, or the reason it cannot be used.
+    fn apply(
+        &self,
+        response: FetchResponse,
+        previous: Option<&Snapshot>,
+    ) -> Result<Snapshot, String> {
+        let now = self.clock.now_unix();
+        let fresh_until =
+            now.saturating_add(seconds(self.config.freshness.lifetime(&response, now)));
+        let stale_until = fresh_until.saturating_add(seconds(self.config.max_stale));
+
+        match response.status {
+            200 => {}
+            304 => {
+                let Some(previous) = previous else {
+                    return Err(format!(
+                        "key set endpoint {} answered 304 with no keys cached",
+                        self.url
+                    ));
+                };
+                return Ok(Snapshot {
+                    keys: previous.keys.clone(),
+                    validated_at: now,
+                    fresh_until,
+                    stale_until,
+                    etag: response.etag.or_else(|| previous.etag.clone()),
+                    last_modified: response
+                        .last_modified
+                        .or_else(|| previous.last_modified.clone()),
+                });
+            }
+            status => {
+                return Err(format!(
+                    "key set endpoint {} answered with HTTP status {status}",
+                    self.url
+                ));
+            }
+        }
+
+        if response.body.len() > self.config.max_bytes {
+            return Err(format!(
+                "key set from {} exceeds the maximum of {} bytes",
+                self.url, self.config.max_bytes
+            ));
+        }
+        let keys = KeySet::from_json_limited(&response.body, self.config.max_keys)
+            .map_err(|error| format!("key set from {} is invalid: {error}", self.url))?;
+        if keys.is_empty() {
+            return Err(format!("key set from {} has no usable key", self.url));
+        }
+
+        Ok(Snapshot {
+            keys,
+            validated_at: now,
+            fresh_until,
+            stale_until,
+            etag: response.etag,
+            last_modified: response.last_modified,
+        })
+    }
+
+    fn record_success(&self) {
+        let mut state = self.lock_state();
+        if state.consecutive_failures > 0 {
+            tracing::info!(
+                target: "cloudauth::key_set",
+                url = %self.url,
+                failures = state.consecutive_failures,
+                "key set fetch succeeded again"
+            );
+        }
+        state.consecutive_failures = 0;
+        state.last_error = None;
+        state.negative.clear();
+    }
+
+    fn record_failure(&self, message: &str) {
+        let mut state = self.lock_state();
+        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+        state.last_error = Some(message.to_owned());
+        // One warning per failure streak; the rest of the streak is logged at debug level.
+        if state.consecutive_failures == 1 {
+            tracing::warn!(
+                target: "cloudauth::key_set",
+                url = %self.url,
+                error = message,
+                "key set fetch failed; cached keys stay in use while they are within their stale period"
+            );
+        } else {
+            tracing::debug!(
+                target: "cloudauth::key_set",
+                url = %self.url,
+                error = message,
+                failures = state.consecutive_failures,
+                "key set fetch failed again"
+            );
+        }
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.lock_state().last_error.clone()
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // The state holds counters only, which stay consistent even if a holder panicked.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub(crate) fn unavailable(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::KeySetUnavailable, message.into())
+}
+
+pub(crate) fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}

@@ -1,7 +1,7 @@
 //! The shared state of a remote key set: the current snapshot, single-flight fetching,
 //! freshness and failure tracking.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     /// The number of completed fetch attempts, so that waiters can tell whether a fetch
     /// finished while they waited for the fetch lock.
     attempts: AtomicU64,
+    /// `true` while a fetch runs; read without taking the fetch lock.
+    fetching: AtomicBool,
     fetch_lock: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
@@ -88,6 +90,7 @@ impl Shared {
             clock,
             snapshot: ArcSwapOption::empty(),
             attempts: AtomicU64::new(0),
+            fetching: AtomicBool::new(false),
             fetch_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 consecutive_failures: 0,
@@ -114,7 +117,7 @@ impl Shared {
     }
 
     pub(crate) fn is_fetching(&self) -> bool {
-        self.fetch_lock.try_lock().is_err()
+        self.fetching.load(Ordering::Acquire)
     }
 
     pub(crate) fn consecutive_failures(&self) -> u32 {
@@ -132,6 +135,7 @@ impl Shared {
             };
         }
 
+        let _running = Running::start(&self.fetching);
         let result = self.fetch_once().await;
         self.attempts.fetch_add(1, Ordering::AcqRel);
         result
@@ -321,6 +325,22 @@ impl Shared {
     fn lock_state(&self) -> MutexGuard<'_, State> {
         // The state holds counters only, which stay consistent even if a holder panicked.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks a fetch as running until dropped, also when the fetching future is cancelled.
+struct Running<'a>(&'a AtomicBool);
+
+impl<'a> Running<'a> {
+    fn start(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Release);
+        Self(flag)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

@@ -1,0 +1,75 @@
+use std::time::Duration;
+
+use cloudauth::ErrorKind;
+use cloudauth::testing::Behavior;
+
+use crate::common::{Fixture, verify};
+
+/// Loads keys that are fresh for 10 minutes and stale-usable for one more hour.
+async fn loaded(fixture: &Fixture) -> (cloudauth::RemoteKeySet, cloudauth::Verifier) {
+    fixture.issuer.set_cache_control(Some("max-age=600"));
+    let keys = fixture
+        .key_set_builder()
+        .max_stale(Duration::from_secs(3600))
+        .build()
+        .expect("key set builds");
+    keys.load().await.expect("keys load");
+    let verifier = fixture.verifier(keys.clone());
+    (keys, verifier)
+}
+
+#[tokio::test]
+async fn cached_keys_serve_until_the_stale_period_ends() {
+    let failures = [
+        Behavior::Status(500),
+        Behavior::Garbage,
+        Behavior::Oversized(2 * 1024 * 1024),
+    ];
+    for behavior in failures {
+        let fixture = Fixture::start().await;
+        let (keys, verifier) = loaded(&fixture).await;
+        fixture.issuer.set_behavior(behavior);
+
+        fixture.clock.advance(Duration::from_secs(601));
+        assert_eq!(
+            verify(&verifier, &fixture.token()).await,
+            None,
+            "{behavior:?}: stale keys serve"
+        );
+        keys.refresh().await.expect_err("refresh fails");
+        let status = keys.status();
+        assert!(
+            status.serving_stale,
+            "{behavior:?}: status reports stale keys"
+        );
+        assert!(status.consecutive_failures >= 1, "{behavior:?}");
+        assert!(status.last_error.is_some(), "{behavior:?}");
+
+        fixture.clock.advance(Duration::from_secs(3600));
+        assert_eq!(
+            verify(&verifier, &fixture.token()).await,
+            Some(ErrorKind::KeySetUnavailable),
+            "{behavior:?}: past the stale period"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cold_start_failure_recovers() {
+    let fixture = Fixture::start().await;
+    fixture.issuer.set_behavior(Behavior::Status(503));
+    let verifier = fixture.verifier(fixture.key_set());
+    let token = fixture.token();
+
+    assert_eq!(
+        verify(&verifier, &token).await,
+        Some(ErrorKind::KeySetUnavailable)
+    );
+    fixture.issuer.set_behavior(Behavior::Normal);
+    assert_eq!(
+        verify(&verifier, &token).await,
+        None,
+        "first success recovers"
+    );
+    assert_eq!(fixture.issuer.fetch_count(), 2);
+}

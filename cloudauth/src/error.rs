@@ -2,10 +2,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 /// Why a token, a key set or a configuration was rejected.
 ///
-/// [`Error::kind`] tells what failed and [`ErrorKind::category`] who can fix it. `Display`
+/// [`Error::kind`] returns what failed and [`ErrorKind::category`] who can fix it. `Display`
 /// prints a short lower-case phrase that names the failed check and, where it helps, the expected
 /// value. It never contains the token, a signature or key material.
 pub struct Error {
@@ -16,10 +17,11 @@ struct Inner {
     kind: ErrorKind,
     message: Cow<'static, str>,
     times: Option<TimeCheck>,
+    retry_after: Option<Duration>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-/// What failed. Match on it instead of on the message, which may change.
+/// The kind of failure. Match on it instead of on the message, which may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -66,13 +68,13 @@ pub enum ErrorKind {
     InvalidIssuer,
     /// `aud` contains none of the accepted audiences.
     InvalidAudience,
-    /// A claim required to hold one of a set of values holds another, such as `token_use`.
+    /// A claim required to equal one of a set of values has another value, such as `token_use`.
     InvalidClaimValue,
     /// The claims passed every check but do not fit the type the caller asked for.
     InvalidClaims,
 }
 
-/// Who can fix an error, which decides the HTTP status an integration answers with.
+/// The party that can fix an error, which decides the HTTP status of an integration's response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCategory {
@@ -137,6 +139,7 @@ impl Error {
                 kind,
                 message: message.into(),
                 times: None,
+                retry_after: None,
                 source: None,
             }),
         }
@@ -152,6 +155,11 @@ impl Error {
 
     pub(crate) fn with_times(mut self, times: TimeCheck) -> Self {
         self.inner.times = Some(times);
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.inner.retry_after = Some(delay);
         self
     }
 
@@ -171,6 +179,12 @@ impl Error {
     /// Returns the times involved when a time check (`exp`, `nbf`, `iat`) failed.
     pub fn time_check(&self) -> Option<TimeCheck> {
         self.inner.times
+    }
+
+    /// Returns when a request may succeed again, for an HTTP `Retry-After` header; set on
+    /// [`ErrorKind::KeySetUnavailable`] errors to the delay before the next fetch attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
     }
 
     /// Returns `true` when the token is at fault, so the client should get a new one.
@@ -193,6 +207,9 @@ impl fmt::Debug for Error {
             .field("message", &self.inner.message);
         if let Some(times) = &self.inner.times {
             debug.field("times", times);
+        }
+        if let Some(delay) = &self.inner.retry_after {
+            debug.field("retry_after", delay);
         }
         if let Some(source) = &self.inner.source {
             debug.field("source", source);

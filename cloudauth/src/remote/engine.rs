@@ -43,9 +43,9 @@ pub(crate) struct Snapshot {
     last_modified: Option<String>,
 }
 
-/// What a request for an unknown key id may do.
+/// The decision for a request with an unknown key id.
 enum UnknownKidAction {
-    /// Answer from the current snapshot.
+    /// Reject from the current snapshot without a fetch.
     Deny,
     /// Start a refetch, or join the one in flight.
     Fetch,
@@ -165,6 +165,13 @@ impl Shared {
     /// Records that `kid` was still absent after a refetch.
     pub(crate) fn remember_absent(&self, kid: &str) {
         self.lock_state().negative.insert(kid);
+    }
+
+    /// Returns the delay to announce in `Retry-After` while no usable keys are loaded: the wait
+    /// before the next fetch attempt, at least one second.
+    pub(crate) fn retry_after(&self) -> Duration {
+        self.next_refresh_delay()
+            .clamp(Duration::from_secs(1), self.config.retry_max)
     }
 
     /// Returns how long the background task waits before its next fetch.
@@ -323,7 +330,7 @@ impl Shared {
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
-        // The state holds counters only, which stay consistent even if a holder panicked.
+        // The state contains counters only, which stay consistent even if a holder panicked.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

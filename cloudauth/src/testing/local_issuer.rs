@@ -24,7 +24,7 @@ const REDIRECT_TARGET_PATH: &str = "/moved/jwks.json";
 /// The path of the OpenID Connect discovery document.
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-/// How the key set endpoint answers.
+/// The response behavior of the key set endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Behavior {
@@ -32,15 +32,15 @@ pub enum Behavior {
     Normal,
     /// Waits this long, then serves the key set.
     Slow(Duration),
-    /// Answers with this status code and a short text body.
+    /// Responds with this status code and a short text body.
     Status(u16),
-    /// Answers 200 with a body that is not JSON.
+    /// Responds 200 with a body that is not JSON.
     Garbage,
-    /// Answers 200 with a JSON body of this many bytes.
+    /// Responds 200 with a JSON body of this many bytes.
     Oversized(usize),
-    /// Accepts the request and never answers.
+    /// Accepts the request and never responds.
     Hang,
-    /// Answers 302 to another path, which serves the key set.
+    /// Responds 302 to another path, which serves the key set.
     Redirect,
 }
 
@@ -213,7 +213,7 @@ impl LocalIssuer {
             .retain(|key| key.kid() != kid);
     }
 
-    /// Sets how the key set endpoint answers from now on.
+    /// Sets the response behavior of the key set endpoint from now on.
     pub fn set_behavior(&self, behavior: Behavior) {
         *lock(&self.state.behavior) = behavior;
     }
@@ -228,12 +228,12 @@ impl LocalIssuer {
         *lock(&self.state.format) = format;
     }
 
-    /// Returns the number of requests to the key set URL, whatever the answer.
+    /// Returns the number of requests to the key set URL, whatever the response.
     pub fn fetch_count(&self) -> usize {
         self.state.fetches.load(Ordering::SeqCst)
     }
 
-    /// Returns the number of 304 answers.
+    /// Returns the number of 304 responses.
     pub fn not_modified_count(&self) -> usize {
         self.state.not_modified.load(Ordering::SeqCst)
     }
@@ -303,7 +303,7 @@ async fn serve_discovery(State(state): State<Arc<IssuerState>>) -> Response {
     axum::Json(document).into_response()
 }
 
-/// Serves the published keys with an `ETag`, answering 304 when the client has them.
+/// Serves the published keys with an `ETag`, responding 304 when the client has them.
 fn key_set_response(state: &IssuerState, request: &HeaderMap) -> Response {
     let body = {
         let keys = lock(&state.keys);

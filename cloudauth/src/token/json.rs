@@ -1,7 +1,7 @@
 //! JSON objects read member by member, with duplicate member names rejected.
 //!
 //! serde_json keeps the last of two members with the same name. RFC 7515 section 5.2 lets a
-//! JWS parser either reject such input or keep the last member; cloudauth rejects it, so that no
+//! JWS parser either reject such input or keep the last member. cloudauth rejects it, so that no
 //! two components can disagree about which `sub` or `alg` a token carries.
 
 use std::borrow::Cow;
@@ -112,7 +112,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
     }
 }
 
-/// Why a document is not a JSON object with unique member names.
+/// The reason a document is not a JSON object with unique member names.
 #[derive(Debug)]
 pub(crate) enum ObjectError {
     /// Not JSON, or JSON of another type than object.
@@ -140,8 +140,8 @@ impl std::error::Error for ObjectError {}
 
 /// A serde_json error reduced to its category and position.
 ///
-/// serde_json's messages quote values from the input, such as a claim that has the wrong type;
-/// the input is a token, so its text must not reach error messages or logs.
+/// serde_json's messages quote values from the input, such as a claim that has the wrong type.
+/// The input is a token, so its text must not reach error messages or logs.
 #[derive(Debug)]
 pub(crate) struct JsonError {
     category: serde_json::error::Category,

@@ -61,9 +61,15 @@ async fn cold_start_failure_recovers() {
     let verifier = fixture.verifier(fixture.key_set());
     let token = fixture.token();
 
+    let error = verifier
+        .verify_async::<serde_json::Value>(&token)
+        .await
+        .expect_err("cold start fails");
+    assert_eq!(error.kind(), ErrorKind::KeySetUnavailable);
     assert_eq!(
-        verify(&verifier, &token).await,
-        Some(ErrorKind::KeySetUnavailable)
+        error.retry_after(),
+        Some(Duration::from_secs(5)),
+        "retry after the first backoff step"
     );
     fixture.issuer.set_behavior(Behavior::Normal);
     assert_eq!(

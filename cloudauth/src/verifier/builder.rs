@@ -1,0 +1,225 @@
+//! The builder of [`Verifier`], with its defaults and checks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, Inner, KeySource, MAX_LEEWAY, Verifier};
+use crate::algorithm::Algorithm;
+use crate::claims::{ClaimRules, RequiredClaim, TimeRules};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+
+/// The claim names that have their own builder methods and cannot be used with
+/// [`VerifierBuilder::require_claim`].
+const REGISTERED_CHECKED: [&str; 5] = ["exp", "nbf", "iat", "iss", "aud"];
+
+/// Configures a [`Verifier`]; settings are checked by [`VerifierBuilder::build`].
+///
+/// # Defaults
+///
+/// - algorithms: RS256 only, the algorithm Cognito, Auth0 and Firebase sign with;
+/// - leeway: 60 seconds ([`DEFAULT_LEEWAY`]) for `exp`, `nbf` and `iat`;
+/// - maximum token length: 16 KiB ([`DEFAULT_MAX_TOKEN_LENGTH`]);
+/// - `kid` required in the token header, unless [`VerifierBuilder::allow_missing_kid`] is
+///   called;
+/// - issuer: none, and at least one must be set;
+/// - audience: none, and at least one must be set unless [`VerifierBuilder::insecure_skip_audience_check`]
+///   is called;
+/// - clock: [`SystemClock`].
+#[must_use]
+pub struct VerifierBuilder {
+    keys: KeySource,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    skip_audience: bool,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    max_token_length: usize,
+    require_kid: bool,
+    required: Vec<RequiredClaim>,
+    clock: Arc<dyn Clock>,
+}
+
+impl VerifierBuilder {
+    pub(super) fn new(keys: KeySource) -> Self {
+        Self {
+            keys,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            skip_audience: false,
+            algorithms: vec![Algorithm::RS256],
+            leeway: DEFAULT_LEEWAY,
+            max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
+            require_kid: true,
+            required: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Adds an accepted issuer; `iss` must equal one of them exactly.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Adds an accepted audience; `aud`, a string or an array, must contain one of them.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accepts tokens whatever their `aud`, including none.
+    ///
+    /// Only for tokens that carry no audience and are bound to a client by another claim, such
+    /// as Cognito access tokens and their `client_id`: pair it with
+    /// [`VerifierBuilder::require_claim`]. Without such a check, a token issued for any other
+    /// application of the same issuer is accepted.
+    pub fn insecure_skip_audience_check(mut self) -> Self {
+        self.skip_audience = true;
+        self
+    }
+
+    /// Sets the accepted signature algorithms, replacing the default of RS256.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Sets the leeway for `exp`, `nbf` and `iat`, in whole seconds, at most [`MAX_LEEWAY`].
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Sets the maximum token length in bytes; longer tokens are rejected unparsed.
+    pub fn max_token_length(mut self, bytes: usize) -> Self {
+        self.max_token_length = bytes;
+        self
+    }
+
+    /// Accepts tokens whose header has no `kid`; such a token is tried against every key that
+    /// supports its algorithm. Every provider cloudauth targets sets `kid`, so this is only for
+    /// issuers with a single key.
+    pub fn allow_missing_kid(mut self) -> Self {
+        self.require_kid = false;
+        self
+    }
+
+    /// Requires claim `name` to be a string equal to one of `values`, such as
+    /// `token_use` = `access` or `client_id` in a list of app clients.
+    pub fn require_claim<I, S>(mut self, name: impl Into<String>, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required.push(RequiredClaim {
+            name: name.into(),
+            values: values.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Sets the clock that time claims are checked against.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the settings and builds the verifier.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfiguration`] when no issuer is set, no audience is set and the
+    /// check is not skipped, an issuer, audience or required value is empty, no algorithm is
+    /// allowed, the leeway exceeds [`MAX_LEEWAY`], the maximum token length is under 64 bytes,
+    /// or a required claim is a registered claim or has no accepted value.
+    pub fn build(self) -> Result<Verifier, Error> {
+        self.validate()?;
+
+        let audiences = (!self.skip_audience).then_some(self.audiences);
+        let rules = ClaimRules {
+            issuers: self.issuers,
+            audiences,
+            time: TimeRules {
+                leeway: self.leeway.as_secs(),
+            },
+            required: self.required,
+        };
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                keys: self.keys,
+                algorithms: self.algorithms.into_iter().collect(),
+                require_kid: self.require_kid,
+                max_token_length: self.max_token_length,
+                rules,
+                clock: self.clock,
+            }),
+        })
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.issuers.is_empty() {
+            return Err(Error::config("no issuer configured; call issuer()"));
+        }
+        if self.issuers.iter().any(String::is_empty) {
+            return Err(Error::config("an issuer is empty"));
+        }
+        if self.skip_audience && !self.audiences.is_empty() {
+            return Err(Error::config(
+                "audiences are configured and the audience check is skipped; choose one",
+            ));
+        }
+        if !self.skip_audience && self.audiences.is_empty() {
+            return Err(Error::config(
+                "no audience configured; call audience(), or insecure_skip_audience_check() for tokens \
+                 bound to a client by another claim",
+            ));
+        }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(Error::config("an audience is empty"));
+        }
+        if self.algorithms.is_empty() {
+            return Err(Error::config("no signature algorithm allowed"));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::config(format!(
+                "leeway of {} s exceeds the maximum of {} s",
+                self.leeway.as_secs(),
+                MAX_LEEWAY.as_secs()
+            )));
+        }
+        if self.max_token_length < 64 {
+            return Err(Error::config("maximum token length is under 64 bytes"));
+        }
+        for rule in &self.required {
+            if REGISTERED_CHECKED.contains(&rule.name.as_str()) {
+                return Err(Error::config(format!(
+                    "claim \"{}\" has its own check and cannot be required by value",
+                    rule.name
+                )));
+            }
+            if rule.values.is_empty() || rule.values.iter().any(String::is_empty) {
+                return Err(Error::config(format!(
+                    "required claim \"{}\" has no accepted value or an empty one",
+                    rule.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("skip_audience", &self.skip_audience)
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("max_token_length", &self.max_token_length)
+            .field("require_kid", &self.require_kid)
+            .finish_non_exhaustive()
+    }
+}

@@ -49,6 +49,11 @@ mod verifier;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Compiles the README's examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorCategory, ErrorKind, TimeCheck};

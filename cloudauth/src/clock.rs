@@ -13,6 +13,12 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now_unix(&self) -> i64;
 }
 
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now_unix(&self) -> i64 {
+        (**self).now_unix()
+    }
+}
+
 /// The operating system's wall clock; the default clock of every verifier.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use crate::scope::ScopeRequirement;
+
 /// Why a token, a key set or a configuration was rejected.
 ///
 /// [`Error::kind`] returns what failed and [`ErrorKind::category`] who can fix it. `Display`
@@ -18,6 +20,7 @@ struct Inner {
     message: Cow<'static, str>,
     times: Option<TimeCheck>,
     retry_after: Option<Duration>,
+    required_scopes: Option<ScopeRequirement>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -72,6 +75,9 @@ pub enum ErrorKind {
     InvalidClaimValue,
     /// The claims passed every check but do not fit the type the caller asked for.
     InvalidClaims,
+    /// The token is valid but lacks the scopes, groups or permissions the request requires
+    /// (403). [`Error::required_scopes`] returns the requirement.
+    InsufficientScope,
 }
 
 /// The party that can fix an error, which decides the HTTP status of an integration's response.
@@ -107,7 +113,8 @@ impl ErrorKind {
             | Self::InvalidIssuer
             | Self::InvalidAudience
             | Self::InvalidClaimValue
-            | Self::InvalidClaims => ErrorCategory::Token,
+            | Self::InvalidClaims
+            | Self::InsufficientScope => ErrorCategory::Token,
         }
     }
 
@@ -115,6 +122,7 @@ impl ErrorKind {
     /// or `None` for kinds that are not the token's fault.
     pub fn bearer_error_code(self) -> Option<&'static str> {
         match self.category() {
+            ErrorCategory::Token if self == Self::InsufficientScope => Some("insufficient_scope"),
             ErrorCategory::Token => Some("invalid_token"),
             ErrorCategory::Configuration | ErrorCategory::KeySet => None,
         }
@@ -140,6 +148,7 @@ impl Error {
                 message: message.into(),
                 times: None,
                 retry_after: None,
+                required_scopes: None,
                 source: None,
             }),
         }
@@ -160,6 +169,11 @@ impl Error {
 
     pub(crate) fn with_retry_after(mut self, delay: Duration) -> Self {
         self.inner.retry_after = Some(delay);
+        self
+    }
+
+    pub(crate) fn with_required_scopes(mut self, requirement: ScopeRequirement) -> Self {
+        self.inner.required_scopes = Some(requirement);
         self
     }
 
@@ -187,6 +201,12 @@ impl Error {
         self.inner.retry_after
     }
 
+    /// Returns the requirement that an [`ErrorKind::InsufficientScope`] error failed, for the
+    /// `scope` attribute of a `WWW-Authenticate` challenge.
+    pub fn required_scopes(&self) -> Option<&ScopeRequirement> {
+        self.inner.required_scopes.as_ref()
+    }
+
     /// Returns `true` when the token is at fault, so the client should get a new one.
     pub fn is_token_error(&self) -> bool {
         self.kind().category() == ErrorCategory::Token
@@ -210,6 +230,9 @@ impl fmt::Debug for Error {
         }
         if let Some(delay) = &self.inner.retry_after {
             debug.field("retry_after", delay);
+        }
+        if let Some(requirement) = &self.inner.required_scopes {
+            debug.field("required_scopes", requirement);
         }
         if let Some(source) = &self.inner.source {
             debug.field("source", source);

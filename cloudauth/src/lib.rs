@@ -42,7 +42,9 @@ mod claims;
 mod clock;
 mod error;
 mod key;
+pub mod providers;
 mod remote;
+mod scope;
 mod token;
 mod verifier;
 
@@ -64,6 +66,7 @@ pub use remote::{
     FetchError, FetchErrorKind, FetchFuture, FetchRequest, FetchResponse, Fetcher, KeySetStatus,
     RemoteKeySet, RemoteKeySetBuilder,
 };
+pub use scope::{ScopeMatch, ScopeRequirement};
 pub use verifier::{
     DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, KeySource, MAX_LEEWAY, Verifier, VerifierBuilder,
 };

@@ -27,6 +27,8 @@ pub(crate) struct ClaimRules {
     pub(crate) audiences: Option<Vec<String>>,
     pub(crate) time: TimeRules,
     pub(crate) required: Vec<RequiredClaim>,
+    /// When set, `sub` must be a non-empty string of at most this many characters.
+    pub(crate) subject_max_chars: Option<usize>,
 }
 
 impl ClaimRules {
@@ -37,6 +39,9 @@ impl ClaimRules {
         self.time.check(claims, now)?;
         for rule in &self.required {
             check_required(claims, rule)?;
+        }
+        if let Some(max_chars) = self.subject_max_chars {
+            check_subject(claims, max_chars)?;
         }
         Ok(())
     }
@@ -74,6 +79,18 @@ impl ClaimRules {
             format!("invalid audience, expected {}", one_of(accepted)),
         ))
     }
+}
+
+fn check_subject(claims: &Members<'_>, max_chars: usize) -> Result<(), Error> {
+    let subject = required_string(claims, "sub")?;
+    let chars = subject.chars().count();
+    if chars == 0 || chars > max_chars {
+        return Err(Error::new(
+            ErrorKind::InvalidClaimValue,
+            format!("claim \"sub\" must have 1 to {max_chars} characters"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_required(claims: &Members<'_>, rule: &RequiredClaim) -> Result<(), Error> {

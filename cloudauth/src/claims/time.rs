@@ -53,6 +53,18 @@ impl TimeRules {
             .with_times(times(nbf)));
         }
 
+        // `auth_time` (OpenID Connect Core 1.0 section 2) is when the user signed in.
+        if let Some(auth_time) = numeric_date(claims, "auth_time", Rounding::Up)?
+            && auth_time > now.saturating_add(leeway)
+        {
+            let ahead = auth_time.saturating_sub(now);
+            return Err(Error::new(
+                ErrorKind::IssuedInFuture,
+                format!("token auth_time is {ahead} s in the future (leeway {leeway} s)"),
+            )
+            .with_times(times(auth_time)));
+        }
+
         if let Some(iat) = numeric_date(claims, "iat", Rounding::Up)?
             && iat > now.saturating_add(leeway)
         {

@@ -216,14 +216,14 @@ impl fmt::Debug for RemoteKeySetBuilder {
 }
 
 #[cfg(feature = "reqwest")]
-fn default_fetcher() -> Result<Arc<dyn Fetcher>, Error> {
+pub(crate) fn default_fetcher() -> Result<Arc<dyn Fetcher>, Error> {
     let fetcher = ReqwestFetcher::new()
         .map_err(|source| Error::config("failed to build the HTTP client").with_source(source))?;
     Ok(Arc::new(fetcher))
 }
 
 #[cfg(not(feature = "reqwest"))]
-fn default_fetcher() -> Result<Arc<dyn Fetcher>, Error> {
+pub(crate) fn default_fetcher() -> Result<Arc<dyn Fetcher>, Error> {
     Err(Error::config(
         "no key set fetcher; enable the reqwest feature or call fetcher()",
     ))

@@ -22,6 +22,12 @@ pub trait Fetcher: Send + Sync + fmt::Debug + 'static {
     fn fetch<'a>(&'a self, request: &'a FetchRequest) -> FetchFuture<'a>;
 }
 
+impl<F: Fetcher + ?Sized> Fetcher for std::sync::Arc<F> {
+    fn fetch<'a>(&'a self, request: &'a FetchRequest) -> FetchFuture<'a> {
+        (**self).fetch(request)
+    }
+}
+
 /// One conditional `GET` of a key set URL.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -36,6 +42,19 @@ pub struct FetchRequest {
     pub timeout: Duration,
     /// The largest body accepted, in bytes.
     pub max_bytes: usize,
+}
+
+impl FetchRequest {
+    /// Creates an unconditional request.
+    pub fn new(url: Url, timeout: Duration, max_bytes: usize) -> Self {
+        Self {
+            url,
+            if_none_match: None,
+            if_modified_since: None,
+            timeout,
+            max_bytes,
+        }
+    }
 }
 
 /// The parts of an HTTP response that the key set engine reads.

@@ -16,9 +16,11 @@ use engine::{Shared, Snapshot, unavailable};
 use crate::error::Error;
 
 pub use builder::RemoteKeySetBuilder;
+pub(crate) use builder::default_fetcher;
 #[cfg(feature = "reqwest")]
 pub use fetch::{DEFAULT_CONNECT_TIMEOUT, ReqwestFetcher};
 pub use fetch::{FetchError, FetchErrorKind, FetchFuture, FetchRequest, FetchResponse, Fetcher};
+pub(crate) use url::parse_key_set_url;
 
 /// A key set that is fetched from a URL, cached and refreshed beside the verification path.
 ///

@@ -144,6 +144,25 @@ pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
     Ok(Header { alg, kid })
 }
 
+/// Checks the header of an unsigned token: `alg` exactly `none` and no `crit`.
+pub(crate) fn parse_unsigned_header(json: &[u8]) -> Result<(), Error> {
+    let members = parse_object(json, "token header")?;
+    let alg = members.get("alg").and_then(JsonStr::from_raw);
+    if alg.as_deref() != Some("none") {
+        return Err(Error::new(
+            ErrorKind::DisallowedAlgorithm,
+            "verifier accepts unsigned tokens (alg none) only",
+        ));
+    }
+    if members.get("crit").is_some() {
+        return Err(Error::new(
+            ErrorKind::CriticalHeader,
+            "token header has a crit member, and no critical extension is supported",
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a decoded header or payload as a JSON object without duplicate member names.
 pub(crate) fn parse_object<'a>(json: &'a [u8], what: &'static str) -> Result<Members<'a>, Error> {
     Members::parse(json).map_err(|error| match error {

@@ -9,6 +9,7 @@ use crate::algorithm::Algorithm;
 use crate::claims::{ClaimRules, RequiredClaim, TimeRules};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::scope::ScopeRequirement;
 
 /// The claim names that have their own builder methods and cannot be used with
 /// [`VerifierBuilder::require_claim`].
@@ -38,6 +39,9 @@ pub struct VerifierBuilder {
     max_token_length: usize,
     require_kid: bool,
     required: Vec<RequiredClaim>,
+    scope_claim: String,
+    scopes: Option<ScopeRequirement>,
+    subject_max_chars: Option<usize>,
     clock: Arc<dyn Clock>,
 }
 
@@ -53,6 +57,9 @@ impl VerifierBuilder {
             max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
             require_kid: true,
             required: Vec::new(),
+            scope_claim: "scope".to_owned(),
+            scopes: None,
+            subject_max_chars: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -120,6 +127,26 @@ impl VerifierBuilder {
         self
     }
 
+    /// Sets the claim that grants scopes: a space-separated string or an array of strings.
+    /// The default is `scope` (RFC 8693 section 4.2).
+    pub fn scope_claim(mut self, name: impl Into<String>) -> Self {
+        self.scope_claim = name.into();
+        self
+    }
+
+    /// Requires `scopes` on every token; [`Verifier::with_scopes`] sets it per route instead.
+    pub fn require_scopes(mut self, scopes: ScopeRequirement) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// Requires `sub` to be a non-empty string of at most `max_chars` characters, as Firebase
+    /// documents for its ID tokens.
+    pub fn require_subject(mut self, max_chars: usize) -> Self {
+        self.subject_max_chars = Some(max_chars);
+        self
+    }
+
     /// Sets the clock that time claims are checked against.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -145,6 +172,7 @@ impl VerifierBuilder {
                 leeway: self.leeway.as_secs(),
             },
             required: self.required,
+            subject_max_chars: self.subject_max_chars,
         };
         Ok(Verifier {
             inner: Arc::new(Inner {
@@ -153,8 +181,10 @@ impl VerifierBuilder {
                 require_kid: self.require_kid,
                 max_token_length: self.max_token_length,
                 rules,
+                scope_claim: self.scope_claim,
                 clock: self.clock,
             }),
+            scopes: self.scopes,
         })
     }
 

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::key::KeySet;
 use crate::remote::RemoteKeySet;
+use crate::scope::ScopeRequirement;
 use crate::token::json::Members;
 use crate::token::{self, Header, SIGNATURE_BUFFER_LEN, Segments, SignatureBuffer};
 
@@ -36,6 +37,18 @@ pub struct KeySource(Source);
 enum Source {
     Static(Arc<KeySet>),
     Remote(RemoteKeySet),
+    Unsigned,
+}
+
+impl KeySource {
+    /// Accepts unsigned tokens (`alg: none`) and no others, as the Firebase Authentication
+    /// emulator issues them.
+    ///
+    /// Anyone can forge such a token, so this source is only for local emulators and tests.
+    /// Every claim check still applies.
+    pub fn insecure_unsigned_tokens() -> Self {
+        Self(Source::Unsigned)
+    }
 }
 
 impl From<KeySet> for KeySource {
@@ -83,6 +96,7 @@ impl From<RemoteKeySet> for KeySource {
 #[derive(Clone)]
 pub struct Verifier {
     inner: Arc<Inner>,
+    scopes: Option<ScopeRequirement>,
 }
 
 struct Inner {
@@ -91,6 +105,7 @@ struct Inner {
     require_kid: bool,
     max_token_length: usize,
     rules: ClaimRules,
+    scope_claim: String,
     clock: Arc<dyn Clock>,
 }
 
@@ -121,6 +136,9 @@ impl Verifier {
     /// [`ErrorKind::InvalidClaims`]. [`ErrorKind::KeySetUnavailable`] when a remote key set has
     /// no usable keys.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        if let Source::Unsigned = &self.inner.keys.0 {
+            return self.verify_unsigned(token);
+        }
         let segments = token::split(token, self.inner.max_token_length)?;
         let header_json = token::decode_segment(segments.header, "token header")?;
         let header = self.check_header(&header_json)?;
@@ -129,6 +147,7 @@ impl Verifier {
         let kid = header.kid.as_deref();
 
         match &self.inner.keys.0 {
+            Source::Unsigned => return Err(unsigned_source()),
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
                 let snapshot = remote.snapshot_now()?;
@@ -154,6 +173,9 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_async<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        if let Source::Unsigned = &self.inner.keys.0 {
+            return self.verify_unsigned(token);
+        }
         let segments = token::split(token, self.inner.max_token_length)?;
         let header_json = token::decode_segment(segments.header, "token header")?;
         let header = self.check_header(&header_json)?;
@@ -162,6 +184,7 @@ impl Verifier {
         let kid = header.kid.as_deref();
 
         match &self.inner.keys.0 {
+            Source::Unsigned => return Err(unsigned_source()),
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
                 let snapshot = remote.usable_snapshot().await?;
@@ -189,6 +212,42 @@ impl Verifier {
         self.check_claims(&claims)
     }
 
+    /// Returns a verifier that also requires `scopes`, granted by the verifier's scope claim.
+    /// It shares keys and settings with `self`, so one per route costs little.
+    #[must_use]
+    pub fn with_scopes(&self, scopes: ScopeRequirement) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            scopes: Some(scopes),
+        }
+    }
+
+    /// Returns the scope requirement, if any.
+    pub fn scope_requirement(&self) -> Option<&ScopeRequirement> {
+        self.scopes.as_ref()
+    }
+
+    /// Returns the claim that grants scopes, such as `scope` or `cognito:groups`.
+    pub fn scope_claim(&self) -> &str {
+        &self.inner.scope_claim
+    }
+
+    fn verify_unsigned<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        let segments = token::split(token, self.inner.max_token_length)?;
+        let header_json = token::decode_segment(segments.header, "token header")?;
+        token::parse_unsigned_header(&header_json)?;
+        if !segments.signature.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidSignature,
+                "an unsigned token must have an empty signature",
+            ));
+        }
+        let payload = token::decode_segment(segments.payload, "token payload")?;
+        let claims = token::parse_object(&payload, "token payload")?;
+
+        self.check_claims(&claims)
+    }
+
     fn check_header<'h>(&self, header_json: &'h [u8]) -> Result<Header<'h>, Error> {
         let header = token::parse_header(header_json)?;
         if !self.inner.algorithms.contains(header.alg) {
@@ -210,6 +269,9 @@ impl Verifier {
         self.inner
             .rules
             .check(claims, self.inner.clock.now_unix())?;
+        if let Some(scopes) = &self.scopes {
+            scopes.check(claims, &self.inner.scope_claim)?;
+        }
 
         claims.deserialize().map_err(|source| {
             Error::new(
@@ -219,6 +281,13 @@ impl Verifier {
             .with_source(source)
         })
     }
+}
+
+fn unsigned_source() -> Error {
+    Error::new(
+        ErrorKind::DisallowedAlgorithm,
+        "verifier accepts unsigned tokens only",
+    )
 }
 
 /// Verifies the signature of `segments` with the keys that fit `kid` and `alg`.
@@ -261,6 +330,8 @@ impl fmt::Debug for Verifier {
             .field("leeway_seconds", &inner.rules.time.leeway)
             .field("require_kid", &inner.require_kid)
             .field("max_token_length", &inner.max_token_length)
+            .field("scope_claim", &inner.scope_claim)
+            .field("scopes", &self.scopes)
             .field("keys", &inner.keys)
             .finish_non_exhaustive()
     }

@@ -15,8 +15,17 @@ pub(crate) use time::TimeRules;
 /// A claim that must be a string equal to one of a set of values.
 #[derive(Debug, Clone)]
 pub(crate) struct RequiredClaim {
-    pub(crate) name: String,
+    /// The claim name, followed by member names for a claim inside an object, such as
+    /// `firebase` then `tenant`.
+    pub(crate) path: Vec<String>,
     pub(crate) values: Vec<String>,
+}
+
+impl RequiredClaim {
+    /// Returns the path joined with dots, for messages.
+    pub(crate) fn display_name(&self) -> String {
+        self.path.join(".")
+    }
 }
 
 /// Everything the claims of a token are checked against.
@@ -94,18 +103,61 @@ fn check_subject(claims: &Members<'_>, max_chars: usize) -> Result<(), Error> {
 }
 
 fn check_required(claims: &Members<'_>, rule: &RequiredClaim) -> Result<(), Error> {
-    let value = required_string(claims, &rule.name)?;
-    if rule.values.iter().any(|accepted| *accepted == value) {
+    let value = match rule.path.as_slice() {
+        [name] => required_string(claims, name)?.into_owned(),
+        [name, members @ ..] => nested_string(claims, name, members, &rule.display_name())?,
+        [] => return Ok(()),
+    };
+    if rule.values.contains(&value) {
         return Ok(());
     }
     Err(Error::new(
         ErrorKind::InvalidClaimValue,
         format!(
             "invalid claim \"{}\", expected {}",
-            rule.name,
+            rule.display_name(),
             one_of(&rule.values)
         ),
     ))
+}
+
+/// Reads the string at `members` inside the object claim `name`.
+fn nested_string(
+    claims: &Members<'_>,
+    name: &str,
+    members: &[String],
+    display_name: &str,
+) -> Result<String, Error> {
+    let Some(raw) = claims.get(name) else {
+        return Err(missing(display_name));
+    };
+    let mut value: serde_json::Value = serde_json::from_str(raw.get()).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidClaimType,
+            format!("claim \"{name}\" is not JSON"),
+        )
+    })?;
+    for member in members {
+        value = match value {
+            serde_json::Value::Object(mut object) => match object.remove(member) {
+                Some(inner) => inner,
+                None => return Err(missing(display_name)),
+            },
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidClaimType,
+                    format!("claim \"{display_name}\" is not inside an object"),
+                ));
+            }
+        };
+    }
+    match value {
+        serde_json::Value::String(text) => Ok(text),
+        _ => Err(Error::new(
+            ErrorKind::InvalidClaimType,
+            format!("claim \"{display_name}\" is not a string"),
+        )),
+    }
 }
 
 fn required_string<'a>(claims: &Members<'a>, name: &str) -> Result<Cow<'a, str>, Error> {

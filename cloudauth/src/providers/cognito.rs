@@ -196,8 +196,9 @@ pub struct IdClaims<C = Map<String, Value>> {
     /// The user's email address, when the pool stores one.
     #[serde(default)]
     pub email: Option<String>,
-    /// Whether the email address is verified.
-    #[serde(default)]
+    /// Whether the email address is verified; the strings `"true"` and `"false"` are accepted
+    /// too.
+    #[serde(default, deserialize_with = "super::serde_helpers::lenient_bool")]
     pub email_verified: Option<bool>,
     /// The user's groups.
     #[serde(default, rename = "cognito:groups")]

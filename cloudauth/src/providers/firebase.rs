@@ -42,6 +42,7 @@ pub struct Firebase {
 #[derive(Debug, Clone)]
 pub struct FirebaseConfig {
     project_id: String,
+    tenant: Option<String>,
     insecure_emulator: bool,
 }
 
@@ -53,6 +54,7 @@ impl Firebase {
     pub fn builder(project_id: impl Into<String>) -> FirebaseBuilder {
         PresetBuilder::new(FirebaseConfig {
             project_id: project_id.into(),
+            tenant: None,
             insecure_emulator: false,
         })
     }
@@ -74,6 +76,13 @@ impl Firebase {
 }
 
 impl FirebaseBuilder {
+    /// Accepts only tokens of users of the tenant `tenant_id` (`firebase.tenant`), for
+    /// projects with multi-tenancy. Without it, users of any tenant and of none are accepted.
+    pub fn tenant(mut self, tenant_id: impl Into<String>) -> Self {
+        self.provider.tenant = Some(tenant_id.into());
+        self
+    }
+
     /// Accepts the unsigned tokens (`alg: none`) of the Firebase Authentication emulator, and no
     /// signed ones.
     ///
@@ -108,13 +117,16 @@ impl FirebaseBuilder {
             (keys.clone().into(), Some(keys))
         };
 
-        let id = self
+        let mut id = self
             .common
             .verifier(source, &issuers)
             .algorithms([Algorithm::RS256])
             .audience(project_id)
-            .require_subject(MAX_SUBJECT_CHARS)
-            .build()?;
+            .require_subject(MAX_SUBJECT_CHARS);
+        if let Some(tenant) = &self.provider.tenant {
+            id = id.require_nested_claim(["firebase", "tenant"], [tenant.clone()]);
+        }
+        let id = id.build()?;
         Ok(Firebase { id, keys })
     }
 }

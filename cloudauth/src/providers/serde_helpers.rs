@@ -18,6 +18,28 @@ pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(
     })
 }
 
+/// Reads a boolean that some issuers send as the string `"true"` or `"false"`, as moto does for
+/// Cognito's `email_verified`.
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrText {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<BoolOrText>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(BoolOrText::Bool(value)) => Ok(Some(value)),
+        Some(BoolOrText::Text(text)) => match text.as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            _ => Err(serde::de::Error::custom("expected true or false")),
+        },
+    }
+}
+
 /// Reads a space-separated `scope` string into its names.
 pub(crate) fn space_separated<'de, D: Deserializer<'de>>(
     deserializer: D,

@@ -115,13 +115,25 @@ impl VerifierBuilder {
 
     /// Requires claim `name` to be a string equal to one of `values`, such as
     /// `token_use` = `access` or `client_id` in a list of app clients.
-    pub fn require_claim<I, S>(mut self, name: impl Into<String>, values: I) -> Self
+    pub fn require_claim<I, S>(self, name: impl Into<String>, values: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.require_nested_claim([name.into()], values)
+    }
+
+    /// Requires the string at `path` to equal one of `values`, where `path` names a claim and
+    /// then members of the objects inside it, such as `["firebase", "tenant"]`.
+    pub fn require_nested_claim<P, N, I, S>(mut self, path: P, values: I) -> Self
+    where
+        P: IntoIterator<Item = N>,
+        N: Into<String>,
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
         self.required.push(RequiredClaim {
-            name: name.into(),
+            path: path.into_iter().map(Into::into).collect(),
             values: values.into_iter().map(Into::into).collect(),
         });
         self
@@ -223,16 +235,18 @@ impl VerifierBuilder {
             return Err(Error::config("maximum token length is under 64 bytes"));
         }
         for rule in &self.required {
-            if REGISTERED_CHECKED.contains(&rule.name.as_str()) {
+            let name = rule.display_name();
+            if rule.path.is_empty() || rule.path.iter().any(String::is_empty) {
+                return Err(Error::config("a required claim has an empty name"));
+            }
+            if rule.path.len() == 1 && REGISTERED_CHECKED.contains(&name.as_str()) {
                 return Err(Error::config(format!(
-                    "claim \"{}\" has its own check and cannot be required by value",
-                    rule.name
+                    "claim \"{name}\" has its own check and cannot be required by value"
                 )));
             }
             if rule.values.is_empty() || rule.values.iter().any(String::is_empty) {
                 return Err(Error::config(format!(
-                    "required claim \"{}\" has no accepted value or an empty one",
-                    rule.name
+                    "required claim \"{name}\" has no accepted value or an empty one"
                 )));
             }
         }

@@ -68,15 +68,24 @@ async fn access_tokens_and_permissions_are_checked() {
             local.token(&access(&["read:reports", "write:reports"])),
             None,
         ),
-        case("one of two under all", reader.clone(), Some(ErrorKind::InsufficientScope)),
+        case(
+            "one of two under all",
+            reader.clone(),
+            Some(ErrorKind::InsufficientScope),
+        ),
         case(
             "token for another API",
-            local.token(&access(&["read:reports", "write:reports"]).claim("aud", "https://other.test")),
+            local.token(
+                &access(&["read:reports", "write:reports"]).claim("aud", "https://other.test"),
+            ),
             Some(ErrorKind::InvalidAudience),
         ),
         case(
             "issuer without the trailing slash",
-            local.token(&access(&["read:reports", "write:reports"]).claim("iss", format!("https://{DOMAIN}"))),
+            local.token(
+                &access(&["read:reports", "write:reports"])
+                    .claim("iss", format!("https://{DOMAIN}")),
+            ),
             Some(ErrorKind::InvalidIssuer),
         ),
     ];
@@ -85,7 +94,11 @@ async fn access_tokens_and_permissions_are_checked() {
     let any = access_verifier(&auth0).with_scopes(either);
     let cases = [
         case("one of two under any", reader, None),
-        case("prefix of a name under any", near_miss, Some(ErrorKind::InsufficientScope)),
+        case(
+            "prefix of a name under any",
+            near_miss,
+            Some(ErrorKind::InsufficientScope),
+        ),
     ];
     run_cases(&any, &cases).await;
 }
@@ -108,7 +121,10 @@ async fn scope_claim_can_be_oauth_scope() {
         .expect("scope string grants read:reports");
     assert_eq!(claims.scopes, ["openid", "profile", "read:reports"]);
     assert_eq!(claims.aud.len(), 2);
-    assert_eq!(claims.custom["https://example.test/roles"], json!(["editor"]));
+    assert_eq!(
+        claims.custom["https://example.test/roles"],
+        json!(["editor"])
+    );
     assert!(auth0.id_tokens().is_none(), "no client id, no ID verifier");
 }
 
@@ -119,18 +135,30 @@ async fn nonce_is_checked_only_when_configured() {
     let without_nonce = auth0(&local, None);
 
     let cases = [
-        case("right nonce", local.token(&id().claim("nonce", "n-0S6_WzA2Mj")), None),
+        case(
+            "right nonce",
+            local.token(&id().claim("nonce", "n-0S6_WzA2Mj")),
+            None,
+        ),
         case(
             "other nonce",
             local.token(&id().claim("nonce", "other")),
             Some(ErrorKind::InvalidClaimValue),
         ),
-        case("missing nonce", local.token(&id()), Some(ErrorKind::MissingClaim)),
+        case(
+            "missing nonce",
+            local.token(&id()),
+            Some(ErrorKind::MissingClaim),
+        ),
     ];
     run_cases(id_verifier(&with_nonce), &cases).await;
 
     let cases = [
-        case("nonce present, none configured", local.token(&id().claim("nonce", "x")), None),
+        case(
+            "nonce present, none configured",
+            local.token(&id().claim("nonce", "x")),
+            None,
+        ),
         case("no nonce, none configured", local.token(&id()), None),
         case(
             "ID token of another application",
@@ -179,6 +207,8 @@ async fn custom_domain_is_a_second_issuer() {
 
 #[test]
 fn neither_api_nor_client_is_rejected() {
-    let error = Auth0::builder(DOMAIN).build().expect_err("nothing to verify");
+    let error = Auth0::builder(DOMAIN)
+        .build()
+        .expect_err("nothing to verify");
     assert_eq!(error.kind(), ErrorKind::InvalidConfiguration);
 }

@@ -113,7 +113,11 @@ async fn id_tokens_are_checked() {
     let sign = |token: TokenBuilder| local.token(&token);
 
     let cases = [
-        case("ID token of client a, with at_hash", sign(id("client-a")), None),
+        case(
+            "ID token of client a, with at_hash",
+            sign(id("client-a")),
+            None,
+        ),
         case(
             "ID token of another client",
             sign(id("client-c")),
@@ -148,12 +152,20 @@ async fn groups_grant_scopes() {
         .with_scopes(ScopeRequirement::any(["read:users", "admin"]));
     let cases = [
         case("member under all", member.clone(), None),
-        case("outsider under all", outsider.clone(), Some(ErrorKind::InsufficientScope)),
+        case(
+            "outsider under all",
+            outsider.clone(),
+            Some(ErrorKind::InsufficientScope),
+        ),
     ];
     run_cases(&all, &cases).await;
     let cases = [
         case("member under any", member, None),
-        case("outsider under any", outsider, Some(ErrorKind::InsufficientScope)),
+        case(
+            "outsider under any",
+            outsider,
+            Some(ErrorKind::InsufficientScope),
+        ),
     ];
     run_cases(&any, &cases).await;
 }
@@ -243,8 +255,14 @@ fn invalid_settings_are_rejected() {
     let cases = [
         ("no client", Cognito::builder(REGION, POOL)),
         ("empty region", Cognito::builder("", POOL).client_id("a")),
-        ("pool with a slash", Cognito::builder(REGION, "eu-west-1_a/b").client_id("a")),
-        ("region with a dot", Cognito::builder("eu.west", POOL).client_id("a")),
+        (
+            "pool with a slash",
+            Cognito::builder(REGION, "eu-west-1_a/b").client_id("a"),
+        ),
+        (
+            "region with a dot",
+            Cognito::builder("eu.west", POOL).client_id("a"),
+        ),
     ];
     for (name, builder) in cases {
         let error = builder.build().expect_err(name);

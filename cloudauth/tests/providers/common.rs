@@ -42,5 +42,9 @@ pub(crate) async fn run_cases(verifier: &Verifier, cases: &[Case]) {
             ));
         }
     }
-    assert!(failures.is_empty(), "failed cases:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
 }

@@ -52,14 +52,26 @@ async fn id_tokens_are_checked() {
             sign(id().claim("iss", Firebase::issuer_for("other-project"))),
             Some(ErrorKind::InvalidIssuer),
         ),
-        case("empty sub", sign(id().claim("sub", "")), Some(ErrorKind::InvalidClaimValue)),
+        case(
+            "empty sub",
+            sign(id().claim("sub", "")),
+            Some(ErrorKind::InvalidClaimValue),
+        ),
         case(
             "sub of 129 characters",
             sign(id().claim("sub", "u".repeat(129))),
             Some(ErrorKind::InvalidClaimValue),
         ),
-        case("sub of 128 characters", sign(id().claim("sub", "u".repeat(128))), None),
-        case("sub missing", sign(id().remove_claim("sub")), Some(ErrorKind::MissingClaim)),
+        case(
+            "sub of 128 characters",
+            sign(id().claim("sub", "u".repeat(128))),
+            None,
+        ),
+        case(
+            "sub missing",
+            sign(id().remove_claim("sub")),
+            Some(ErrorKind::MissingClaim),
+        ),
         case(
             "auth_time ten minutes ahead",
             sign(id().claim("auth_time", NOW + 600)),
@@ -70,10 +82,15 @@ async fn id_tokens_are_checked() {
             sign(id().claim("auth_time", "yesterday")),
             Some(ErrorKind::InvalidClaimType),
         ),
-        case("expired", sign(id().claim("exp", NOW - 61)), Some(ErrorKind::Expired)),
+        case(
+            "expired",
+            sign(id().claim("exp", NOW - 61)),
+            Some(ErrorKind::Expired),
+        ),
         case(
             "unsigned token",
-            id().header("kid", local.signing_key().kid()).unsigned("none"),
+            id().header("kid", local.signing_key().kid())
+                .unsigned("none"),
             Some(ErrorKind::DisallowedAlgorithm),
         ),
     ];
@@ -150,4 +167,46 @@ async fn emulator_mode_accepts_only_unsigned_tokens() {
             .is_none(),
         "emulator mode fetches no keys"
     );
+}
+
+#[tokio::test]
+async fn tenant_is_checked_when_configured() {
+    let local = issuer().await;
+    local.set_format(KeySetFormat::CertificateMap);
+    let firebase = Firebase::builder(PROJECT)
+        .tenant("tenant-a")
+        .jwks_url(local.jwks_url())
+        .clock(clock())
+        .build()
+        .expect("preset builds");
+    let with_tenant = |tenant: &str| {
+        id().claim(
+            "firebase",
+            json!({"sign_in_provider": "password", "tenant": tenant}),
+        )
+    };
+
+    let cases = [
+        case(
+            "user of the tenant",
+            local.token(&with_tenant("tenant-a")),
+            None,
+        ),
+        case(
+            "user of another tenant",
+            local.token(&with_tenant("tenant-b")),
+            Some(ErrorKind::InvalidClaimValue),
+        ),
+        case(
+            "user of no tenant",
+            local.token(&id()),
+            Some(ErrorKind::MissingClaim),
+        ),
+        case(
+            "firebase claim is a string",
+            local.token(&id().claim("firebase", "tenant-a")),
+            Some(ErrorKind::InvalidClaimType),
+        ),
+    ];
+    run_cases(firebase.id_tokens(), &cases).await;
 }

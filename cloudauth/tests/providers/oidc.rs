@@ -34,7 +34,12 @@ async fn discovered_issuer_must_match() {
         .expect_err("issuer differs by a trailing slash");
 
     assert_eq!(error.kind(), ErrorKind::InvalidConfiguration);
-    assert!(error.to_string().contains("discovery document names issuer"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("discovery document names issuer"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

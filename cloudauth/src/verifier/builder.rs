@@ -169,7 +169,7 @@ impl VerifierBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidConfiguration`] when no issuer is set, no audience is set and the
+    /// [`ErrorKind::InvalidConfiguration`](crate::ErrorKind::InvalidConfiguration) when no issuer is set, no audience is set and the
     /// check is not skipped, an issuer, audience or required value is empty, no algorithm is
     /// allowed, the leeway exceeds [`MAX_LEEWAY`], the maximum token length is under 64 bytes,
     /// or a required claim is a registered claim or has no accepted value.

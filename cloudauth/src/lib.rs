@@ -48,6 +48,8 @@ mod scope;
 mod token;
 mod verifier;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 #[cfg(feature = "testing")]
 pub mod testing;
 

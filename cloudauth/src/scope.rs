@@ -98,6 +98,23 @@ impl ScopeRequirement {
         }
     }
 
+    /// Checks the names granted by `claim` in claims that were already parsed.
+    #[cfg(feature = "axum")]
+    pub(crate) fn check_json(&self, claims: &serde_json::Value, claim: &str) -> Result<(), Error> {
+        let granted: Vec<&str> = match claims.get(claim) {
+            Some(serde_json::Value::String(text)) => text.split_ascii_whitespace().collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(serde_json::Value::as_str).collect()
+            }
+            _ => Vec::new(),
+        };
+        if self.is_satisfied_by(&granted) {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::InsufficientScope, self.to_string())
+            .with_required_scopes(self.clone()))
+    }
+
     /// Checks the names granted by `claim` in `claims`.
     pub(crate) fn check(&self, claims: &Members<'_>, claim: &str) -> Result<(), Error> {
         if self.names.is_empty() {

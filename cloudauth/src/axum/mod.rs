@@ -22,10 +22,23 @@
 //! use cloudauth::axum::{AccessTokens, Claims, IdTokens, RawClaims};
 //! use cloudauth::ScopeRequirement;
 //!
-//! #[derive(Clone, FromRef)]
+//! #[derive(Clone)]
 //! struct AppState {
 //!     access: AccessTokens,
 //!     id: IdTokens,
+//! }
+//!
+//! // `#[derive(FromRef)]` (axum's `macros` feature) writes these two impls.
+//! impl FromRef<AppState> for AccessTokens {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.access.clone()
+//!     }
+//! }
+//!
+//! impl FromRef<AppState> for IdTokens {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.id.clone()
+//!     }
 //! }
 //!
 //! async fn hello(Claims(claims): Claims<RawClaims>) -> String {

@@ -22,10 +22,14 @@ use crate::error::Error;
 /// - request timeout: 10 s, body included;
 /// - maximum response size: 1 MiB; maximum number of key set entries: 100;
 /// - refresh interval without `Cache-Control` or `Expires`: 15 minutes; declared lifetimes are
-///   clamped between 1 minute and 24 hours;
+///   clamped between 1 minute and 24 hours, and `no-cache` or `no-store` give the minimum;
+/// - background refresh when nine tenths of the freshness lifetime have passed;
 /// - stale period: 24 hours after the keys stop being fresh, while fetches fail;
-/// - cooldown after a refetch for an unknown `kid`: 30 s; negative cache: 1,024 key ids;
-/// - retry after a failed fetch: 5 s, doubling up to 5 minutes;
+/// - cooldown after a refetch for an unknown `kid`: 30 s; negative cache: 1,024 key ids that a
+///   successful refetch did not find, each remembered for ten cooldowns or until the next
+///   successful fetch; key ids longer than 256 bytes never cause a fetch;
+/// - retry after a failed fetch: 5 s, doubling up to 5 minutes; requests start no fetch before
+///   then;
 /// - background refresh: on when built inside a Tokio runtime;
 /// - clock: [`SystemClock`].
 #[must_use]
@@ -191,6 +195,18 @@ impl RemoteKeySetBuilder {
                 "key set size and key limits must be above zero",
             ));
         }
+        if config.freshness.min < Duration::from_secs(1)
+            || config.freshness.default < Duration::from_secs(1)
+        {
+            return Err(Error::config(
+                "refresh intervals must be at least one second",
+            ));
+        }
+        if config.unknown_kid_cooldown < Duration::from_secs(1) {
+            return Err(Error::config(
+                "the cooldown for unknown key ids must be at least one second",
+            ));
+        }
         if config.freshness.min > config.freshness.max {
             return Err(Error::config(
                 "minimum refresh interval exceeds the maximum",
@@ -237,7 +253,12 @@ fn spawn_background_refresh(shared: Weak<Shared>, mut stopped: tokio::sync::watc
     };
     runtime.spawn(async move {
         loop {
-            let Some(delay) = shared.upgrade().map(|shared| shared.next_refresh_delay()) else {
+            // The attempt count is read before the wait, so a fetch that a request makes in
+            // the meantime counts as this one.
+            let Some((delay, observed)) = shared
+                .upgrade()
+                .map(|shared| (shared.next_refresh_delay(), shared.attempts()))
+            else {
                 return;
             };
             tokio::select! {
@@ -247,7 +268,6 @@ fn spawn_background_refresh(shared: Weak<Shared>, mut stopped: tokio::sync::watc
             let Some(shared) = shared.upgrade() else {
                 return;
             };
-            let observed = shared.attempts();
             let _ = shared.fetch_shared(observed).await;
         }
     });

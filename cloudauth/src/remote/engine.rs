@@ -15,6 +15,12 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::key::KeySet;
 
+/// How many cooldowns a key id stays in the negative cache. Repeated tokens of another pool or
+/// tenant then cost one fetch per this period instead of one per cooldown.
+// NOTE: a genuine new kid that arrives before the provider publishes it is rejected until this
+// period ends or the next successful fetch, such as the background refresh, clears the cache.
+pub(crate) const NEGATIVE_TTL_COOLDOWNS: i64 = 10;
+
 /// Settings of a remote key set; defaults are listed on `RemoteKeySetBuilder`.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -43,19 +49,13 @@ pub(crate) struct Snapshot {
     last_modified: Option<String>,
 }
 
-/// The decision for a request with an unknown key id.
-enum UnknownKidAction {
-    /// Reject from the current snapshot without a fetch.
-    Deny,
-    /// Start a refetch, or join the one in flight.
-    Fetch,
-}
-
 #[derive(Debug)]
 struct State {
     consecutive_failures: u32,
     last_error: Option<String>,
     last_unknown_kid_fetch: Option<i64>,
+    /// Until when requests start no fetch after a failure; the background task retries.
+    retry_at: Option<i64>,
     negative: NegativeCache,
 }
 
@@ -96,6 +96,7 @@ impl Shared {
                 consecutive_failures: 0,
                 last_error: None,
                 last_unknown_kid_fetch: None,
+                retry_at: None,
                 negative,
             }),
         }
@@ -141,30 +142,47 @@ impl Shared {
         result
     }
 
-    /// Decides whether an unknown `kid` may trigger a refetch at `now`.
-    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64) -> bool {
-        let action = {
-            let mut state = self.lock_state();
-            let cooling = state.last_unknown_kid_fetch.is_some_and(|last| {
-                now.saturating_sub(last) < seconds(self.config.unknown_kid_cooldown)
-            });
-            if kid.len() > MAX_REMEMBERED_KID_LEN || state.negative.contains(kid) {
-                UnknownKidAction::Deny
-            } else if self.is_fetching() {
-                UnknownKidAction::Fetch
-            } else if cooling {
-                UnknownKidAction::Deny
-            } else {
-                state.last_unknown_kid_fetch = Some(now);
-                UnknownKidAction::Fetch
-            }
-        };
-        matches!(action, UnknownKidAction::Fetch)
+    /// Returns `true` when a request may start a fetch at `now`: always, unless a fetch failed
+    /// less than one retry interval ago. The fetch in flight may always be joined.
+    pub(crate) fn may_fetch(&self, now: i64) -> bool {
+        self.is_fetching()
+            || self
+                .lock_state()
+                .retry_at
+                .is_none_or(|retry_at| now >= retry_at)
     }
 
-    /// Records that `kid` was still absent after a refetch.
-    pub(crate) fn remember_absent(&self, kid: &str) {
-        self.lock_state().negative.insert(kid);
+    /// Decides whether an unknown `kid` may trigger a refetch at `now`, or join the one in
+    /// flight.
+    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64) -> bool {
+        if kid.len() > MAX_REMEMBERED_KID_LEN {
+            return false;
+        }
+        if self.is_fetching() {
+            return true;
+        }
+        let mut state = self.lock_state();
+        let cooldown = seconds(self.config.unknown_kid_cooldown);
+        let cooling = state
+            .last_unknown_kid_fetch
+            .is_some_and(|last| now.saturating_sub(last) < cooldown);
+        let backing_off = state.retry_at.is_some_and(|retry_at| now < retry_at);
+        let remembered =
+            state
+                .negative
+                .contains(kid, now, cooldown.saturating_mul(NEGATIVE_TTL_COOLDOWNS));
+        if cooling || backing_off || remembered {
+            return false;
+        }
+        state.last_unknown_kid_fetch = Some(now);
+        true
+    }
+
+    /// Records that `kid` was absent from keys that a refetch loaded successfully, so it
+    /// triggers no fetch for [`NEGATIVE_TTL_COOLDOWNS`] cooldowns or until the next successful
+    /// fetch, whichever comes first.
+    pub(crate) fn remember_absent(&self, kid: &str, now: i64) {
+        self.lock_state().negative.insert(kid, now);
     }
 
     /// Returns the delay to announce in `Retry-After` while no usable keys are loaded: the wait
@@ -209,10 +227,24 @@ impl Shared {
             max_bytes: self.config.max_bytes,
         };
 
-        let outcome = match self.fetcher.fetch(&request).await {
-            Ok(response) => self.apply(response, previous.as_deref()),
-            Err(error) => Err(format!("key set fetch from {} failed: {error}", self.url)),
+        // The engine applies the timeout itself, so a custom fetcher cannot hang the fetch.
+        let fetched = tokio::time::timeout(self.config.timeout, self.fetcher.fetch(&request)).await;
+        let (outcome, source) = match fetched {
+            Ok(Ok(response)) => (self.apply(response, &request, previous.as_deref()), None),
+            Ok(Err(error)) => {
+                let message = format!("key set fetch from {} failed: {error}", self.url);
+                (Err(message), Some(error))
+            }
+            Err(_) => {
+                let message = format!(
+                    "key set fetch from {} timed out after {} ms",
+                    self.url,
+                    self.config.timeout.as_millis()
+                );
+                (Err(message), None)
+            }
         };
+
         match outcome {
             Ok(snapshot) => {
                 self.snapshot.store(Some(Arc::new(snapshot)));
@@ -221,7 +253,11 @@ impl Shared {
             }
             Err(message) => {
                 self.record_failure(&message);
-                Err(unavailable(message))
+                let error = unavailable(message);
+                Err(match source {
+                    Some(source) => error.with_source(source),
+                    None => error,
+                })
             }
         }
     }
@@ -230,6 +266,7 @@ impl Shared {
     fn apply(
         &self,
         response: FetchResponse,
+        request: &FetchRequest,
         previous: Option<&Snapshot>,
     ) -> Result<Snapshot, String> {
         let now = self.clock.now_unix();
@@ -240,7 +277,9 @@ impl Shared {
         match response.status {
             200 => {}
             304 => {
-                let Some(previous) = previous else {
+                let conditional =
+                    request.if_none_match.is_some() || request.if_modified_since.is_some();
+                let (Some(previous), true) = (previous, conditional) else {
                     return Err(format!(
                         "key set endpoint {} answered 304 with no keys cached",
                         self.url
@@ -288,26 +327,40 @@ impl Shared {
     }
 
     fn record_success(&self) {
-        let mut state = self.lock_state();
-        if state.consecutive_failures > 0 {
+        let failures = {
+            let mut state = self.lock_state();
+            let failures = state.consecutive_failures;
+            state.consecutive_failures = 0;
+            state.last_error = None;
+            state.retry_at = None;
+            state.negative.clear();
+            failures
+        };
+        if failures > 0 {
             tracing::info!(
                 target: "cloudauth::key_set",
                 url = %self.url,
-                failures = state.consecutive_failures,
+                failures,
                 "key set fetch succeeded again"
             );
         }
-        state.consecutive_failures = 0;
-        state.last_error = None;
-        state.negative.clear();
     }
 
     fn record_failure(&self, message: &str) {
-        let mut state = self.lock_state();
-        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-        state.last_error = Some(message.to_owned());
+        let failures = {
+            let mut state = self.lock_state();
+            state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+            state.last_error = Some(message.to_owned());
+            state.consecutive_failures
+        };
+        let retry_at = self
+            .clock
+            .now_unix()
+            .saturating_add(seconds(self.next_refresh_delay()));
+        self.lock_state().retry_at = Some(retry_at);
+
         // One warning per failure streak; the rest of the streak is logged at debug level.
-        if state.consecutive_failures == 1 {
+        if failures == 1 {
             tracing::warn!(
                 target: "cloudauth::key_set",
                 url = %self.url,
@@ -319,7 +372,7 @@ impl Shared {
                 target: "cloudauth::key_set",
                 url = %self.url,
                 error = message,
-                failures = state.consecutive_failures,
+                failures,
                 "key set fetch failed again"
             );
         }

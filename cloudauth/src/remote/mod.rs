@@ -53,11 +53,13 @@ pub struct KeySetStatus {
     pub last_success: Option<SystemTime>,
     /// How long ago that was.
     pub key_age: Option<Duration>,
+    /// Until when the keys are fresh; a refresh is due after it.
+    pub fresh_until: Option<SystemTime>,
     /// Fetches that failed since the last success.
     pub consecutive_failures: u32,
-    /// `true` while the keys in use are past their freshness because fetches fail.
+    /// `true` while keys past their freshness are in use, within the stale period.
     pub serving_stale: bool,
-    /// The number of usable keys.
+    /// The number of keys that verification may use now; 0 past the stale period.
     pub key_count: usize,
     /// The message of the last failed fetch, cleared by a success.
     pub last_error: Option<String>,
@@ -76,7 +78,8 @@ impl RemoteKeySet {
     }
 
     /// Waits until usable keys are loaded, fetching them if needed; the fetch is shared with
-    /// every other caller waiting at the same time.
+    /// every other caller waiting at the same time. After a failed fetch, no new fetch starts
+    /// before the retry interval ends.
     ///
     /// # Errors
     ///
@@ -86,32 +89,35 @@ impl RemoteKeySet {
         self.usable_snapshot().await.map(|_| ())
     }
 
-    /// Fetches the key set now, even when the cached keys are fresh; joins a fetch in flight.
+    /// Fetches the key set now, even when the cached keys are fresh or a fetch failed a moment
+    /// ago. A fetch already in flight is awaited first, so the keys come from a request that
+    /// started after this call.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::KeySetUnavailable`](crate::ErrorKind::KeySetUnavailable) when the fetch
     /// fails; cached keys stay in use within their stale period.
     pub async fn refresh(&self) -> Result<(), Error> {
-        let observed = self.shared.attempts();
-        self.shared.fetch_shared(observed).await
+        if self.shared.is_fetching() {
+            let _ = self.fetch(self.shared.attempts()).await;
+        }
+        self.fetch(self.shared.attempts()).await
     }
 
     /// Returns the state of the cache.
     pub fn status(&self) -> KeySetStatus {
         let now = self.shared.clock.now_unix();
         let snapshot = self.shared.snapshot();
-        let failures = self.shared.consecutive_failures();
+        let usable = snapshot.as_ref().filter(|s| now <= s.stale_until);
         KeySetStatus {
             last_success: snapshot.as_ref().map(|s| system_time(s.validated_at)),
             key_age: snapshot.as_ref().map(|s| {
                 Duration::from_secs(now.saturating_sub(s.validated_at).max(0).unsigned_abs())
             }),
-            consecutive_failures: failures,
-            serving_stale: snapshot
-                .as_ref()
-                .is_some_and(|s| now > s.fresh_until && now <= s.stale_until && failures > 0),
-            key_count: snapshot.as_ref().map_or(0, |s| s.keys.len()),
+            fresh_until: snapshot.as_ref().map(|s| system_time(s.fresh_until)),
+            consecutive_failures: self.shared.consecutive_failures(),
+            serving_stale: usable.is_some_and(|s| now > s.fresh_until),
+            key_count: usable.map_or(0, |s| s.keys.len()),
             last_error: self.shared.last_error(),
         }
     }
@@ -123,13 +129,15 @@ impl RemoteKeySet {
         let now = self.shared.clock.now_unix();
         if let Some(snapshot) = self.shared.usable_snapshot(now) {
             if now > snapshot.fresh_until {
-                self.refresh_in_background();
+                self.refresh_in_background(now);
             }
             return Ok(snapshot);
         }
+        if !self.shared.may_fetch(now) {
+            return Err(self.unavailable());
+        }
 
-        let observed = self.shared.attempts();
-        let fetched = self.shared.fetch_shared(observed).await;
+        let fetched = self.fetch(self.shared.attempts()).await;
         let now = self.shared.clock.now_unix();
         let error = match (self.shared.usable_snapshot(now), fetched) {
             (Some(snapshot), _) => return Ok(snapshot),
@@ -140,29 +148,26 @@ impl RemoteKeySet {
     }
 
     /// Returns the cached keys without waiting, and starts a background fetch when they are
-    /// missing or due for a refresh.
+    /// missing or due for a refresh. Outside a Tokio runtime no fetch can start, so keys must
+    /// have been loaded before.
     pub(crate) fn snapshot_now(&self) -> Result<Arc<Snapshot>, Error> {
         let now = self.shared.clock.now_unix();
         match self.shared.usable_snapshot(now) {
             Some(snapshot) => {
                 if now > snapshot.fresh_until {
-                    self.refresh_in_background();
+                    self.refresh_in_background(now);
                 }
                 Ok(snapshot)
             }
             None => {
-                self.refresh_in_background();
-                let message = self
-                    .shared
-                    .last_error()
-                    .unwrap_or_else(|| "key set is not loaded yet".to_owned());
-                Err(unavailable(message).with_retry_after(self.shared.retry_after()))
+                self.refresh_in_background(now);
+                Err(self.unavailable())
             }
         }
     }
 
-    /// Refetches for a token whose `kid` is not in `snapshot`, unless the cooldown or the
-    /// negative cache forbids it. Returns the new snapshot when one was fetched.
+    /// Refetches for a token whose `kid` is not in the keys, unless the cooldown, the negative
+    /// cache or a recent failure forbids it. Returns the new keys when a fetch succeeded.
     pub(crate) async fn refetch_for_unknown_kid(&self, kid: &str) -> Option<Arc<Snapshot>> {
         let observed = self.shared.attempts();
         let now = self.shared.clock.now_unix();
@@ -170,14 +175,25 @@ impl RemoteKeySet {
             return None;
         }
 
-        // A failed refetch leaves the cached keys in use, and the caller checks the token with them.
-        let _ = self.shared.fetch_shared(observed).await;
+        // After a failed refetch the cached keys stay in use, and the caller checks the token
+        // with them; the kid is not remembered, so a later success can still find it.
+        self.fetch(observed).await.ok()?;
         self.shared.usable_snapshot(self.shared.clock.now_unix())
     }
 
-    /// Records that `kid` was absent from keys that a refetch just loaded.
-    pub(crate) fn remember_absent(&self, kid: &str) {
-        self.shared.remember_absent(kid);
+    /// Records that `kid` is absent from `snapshot`, which a refetch just loaded, unless a key
+    /// with that id exists for another algorithm.
+    pub(crate) fn remember_absent(&self, kid: &str, snapshot: &Snapshot) {
+        if snapshot
+            .keys
+            .keys()
+            .iter()
+            .any(|key| key.kid() == Some(kid))
+        {
+            return;
+        }
+        self.shared
+            .remember_absent(kid, self.shared.clock.now_unix());
     }
 
     /// Starts a refetch for an unknown `kid` in the background, for callers that cannot wait.
@@ -189,9 +205,31 @@ impl RemoteKeySet {
         }
     }
 
-    fn refresh_in_background(&self) {
-        if !self.shared.is_fetching() {
+    fn unavailable(&self) -> Error {
+        let message = self
+            .shared
+            .last_error()
+            .unwrap_or_else(|| "key set is not loaded yet".to_owned());
+        unavailable(message).with_retry_after(self.shared.retry_after())
+    }
+
+    fn refresh_in_background(&self, now: i64) {
+        if !self.shared.is_fetching() && self.shared.may_fetch(now) {
             self.spawn_fetch(self.shared.attempts());
+        }
+    }
+
+    /// Runs a shared fetch in a task of its own, so a caller that goes away, such as a request
+    /// whose client disconnected, does not cancel the fetch that others wait for.
+    async fn fetch(&self, observed: u64) -> Result<(), Error> {
+        let shared = Arc::clone(&self.shared);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return shared.fetch_shared(observed).await;
+        };
+        let task = runtime.spawn(async move { shared.fetch_shared(observed).await });
+        match task.await {
+            Ok(result) => result,
+            Err(error) => Err(unavailable("key set fetch task failed").with_source(error)),
         }
     }
 

@@ -36,7 +36,7 @@ pub enum Behavior {
     Status(u16),
     /// Responds 200 with a body that is not JSON.
     Garbage,
-    /// Responds 200 with a JSON body of this many bytes.
+    /// Responds 200 with the key set padded to about this many bytes.
     Oversized(usize),
     /// Accepts the request and never responds.
     Hang,
@@ -270,8 +270,14 @@ async fn serve_key_set(State(state): State<Arc<IssuerState>>, headers: HeaderMap
         )
             .into_response(),
         Behavior::Oversized(bytes) => {
-            let padding = "x".repeat(bytes.saturating_sub(24));
-            let body = format!("{{\"keys\":[],\"pad\":\"{padding}\"}}");
+            // A valid key set padded to the size, so that only a size limit rejects it.
+            let mut document = jwk_set(&lock(&state.keys).published);
+            let keys_len = document.to_string().len();
+            if let Some(members) = document.as_object_mut() {
+                let padding = "x".repeat(bytes.saturating_sub(keys_len + 10));
+                members.insert("pad".to_owned(), padding.into());
+            }
+            let body = document.to_string();
             ([(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
         Behavior::Hang => std::future::pending().await,

@@ -200,7 +200,7 @@ impl Verifier {
                             .as_ref()
                             .is_err_and(|error| error.kind() == ErrorKind::UnknownKeyId)
                         {
-                            remote.remember_absent(kid);
+                            remote.remember_absent(kid, &refetched);
                         }
                         rechecked?;
                     }

@@ -166,7 +166,7 @@ async fn absent_kid_is_remembered_after_the_cooldown() {
     let keys = fixture.key_set();
     let verifier = fixture.verifier(keys.clone());
     keys.load().await.expect("keys load");
-    let token = fixture.token_with_kid("gone");
+    let token = fixture.token_with_kid("other-pool-kid");
 
     assert_eq!(
         verify(&verifier, &token).await,
@@ -179,7 +179,96 @@ async fn absent_kid_is_remembered_after_the_cooldown() {
         verify(&verifier, &token).await,
         Some(ErrorKind::UnknownKeyId)
     );
-    assert_eq!(fixture.issuer.fetch_count(), 2, "negative cache answers");
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        2,
+        "negative cache answers after the cooldown"
+    );
+
+    let other = fixture.token_with_kid("never-seen");
+    assert_eq!(
+        verify(&verifier, &other).await,
+        Some(ErrorKind::UnknownKeyId)
+    );
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        3,
+        "a new kid refetches after the cooldown"
+    );
+
+    fixture.clock.advance(Duration::from_secs(301));
+    assert_eq!(
+        verify(&verifier, &token).await,
+        Some(ErrorKind::UnknownKeyId)
+    );
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        4,
+        "the entry expires after ten cooldowns"
+    );
+}
+
+#[tokio::test]
+async fn failed_refetch_does_not_hide_a_new_kid() {
+    let fixture = Fixture::start().await;
+    let keys = fixture.key_set();
+    let verifier = fixture.verifier(keys.clone());
+    keys.load().await.expect("keys load");
+
+    fixture.issuer.set_behavior(Behavior::Status(500));
+    fixture.issuer.rotate();
+    let new_token = fixture.token();
+    assert_eq!(
+        verify(&verifier, &new_token).await,
+        Some(ErrorKind::UnknownKeyId)
+    );
+    assert_eq!(fixture.issuer.fetch_count(), 2);
+
+    fixture.issuer.set_behavior(Behavior::Normal);
+    fixture.clock.advance(Duration::from_secs(31));
+    assert_eq!(
+        verify(&verifier, &new_token).await,
+        None,
+        "picked up after one cooldown"
+    );
+    assert_eq!(fixture.issuer.fetch_count(), 3);
+}
+
+#[tokio::test]
+async fn kid_of_another_algorithm_is_not_remembered_absent() {
+    let fixture = Fixture::start().await;
+    let keys = fixture.key_set();
+    let verifier = cloudauth::Verifier::builder(keys.clone())
+        .issuer(fixture.issuer.issuer())
+        .audience(crate::common::AUDIENCE)
+        .algorithms([cloudauth::Algorithm::RS256, cloudauth::Algorithm::ES256])
+        .clock(fixture.clock.clone())
+        .build()
+        .expect("verifier builds");
+    keys.load().await.expect("keys load");
+    let kid = fixture.issuer.signing_key().kid().to_owned();
+
+    // The kid exists for RS256, so an ES256 token with it fits no key and causes a refetch.
+    let token = fixture
+        .issuer
+        .token_builder_at(crate::common::AUDIENCE, NOW)
+        .with_signature("ES256", Some(&kid), &[1; 64]);
+    assert_eq!(
+        verify(&verifier, &token).await,
+        Some(ErrorKind::UnknownKeyId)
+    );
+    assert_eq!(fixture.issuer.fetch_count(), 2);
+
+    fixture.clock.advance(Duration::from_secs(31));
+    assert_eq!(
+        verify(&verifier, &token).await,
+        Some(ErrorKind::UnknownKeyId)
+    );
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        3,
+        "a present kid is never cached as absent"
+    );
 }
 
 #[tokio::test]
@@ -198,6 +287,13 @@ async fn not_modified_renews_freshness() {
         1,
         "conditional request got a 304"
     );
+    let fresh_until = std::time::UNIX_EPOCH + Duration::from_secs((NOW + 700 + 600).unsigned_abs());
+    assert_eq!(
+        keys.status().fresh_until,
+        Some(fresh_until),
+        "304 renews freshness"
+    );
+    assert!(!keys.status().serving_stale);
     let status = keys.status();
     assert_eq!(status.key_age, Some(Duration::ZERO), "304 renews the keys");
     assert_eq!(status.key_count, 1);

@@ -175,3 +175,54 @@ fn invalid_limits_are_rejected_at_build() {
         assert_eq!(error.kind(), ErrorKind::InvalidConfiguration, "{name}");
     }
 }
+
+/// A fetcher that never answers.
+#[derive(Debug)]
+struct HangingFetcher;
+
+impl cloudauth::Fetcher for HangingFetcher {
+    fn fetch<'a>(&'a self, _request: &'a cloudauth::FetchRequest) -> cloudauth::FetchFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn custom_fetcher_is_bounded_by_the_timeout() {
+    let loading = RemoteKeySet::builder("https://issuer.example/jwks.json")
+        .fetcher(HangingFetcher)
+        .timeout(std::time::Duration::from_millis(100))
+        .background_refresh(false)
+        .build_and_load();
+
+    let error = within(loading).await.expect_err("fetch times out");
+    assert_eq!(error.kind(), ErrorKind::KeySetUnavailable);
+    assert!(
+        error.to_string().contains("timed out after 100 ms"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sub_second_intervals_are_rejected_at_build() {
+    let url = "https://issuer.example/jwks.json";
+    let zero = std::time::Duration::ZERO;
+    let hour = std::time::Duration::from_secs(3600);
+    let cases = [
+        (
+            "zero minimum refresh",
+            RemoteKeySet::builder(url).refresh_interval_bounds(zero, hour),
+        ),
+        (
+            "zero default refresh",
+            RemoteKeySet::builder(url).default_refresh_interval(zero),
+        ),
+        (
+            "zero cooldown",
+            RemoteKeySet::builder(url).unknown_kid_cooldown(zero),
+        ),
+    ];
+    for (name, builder) in cases {
+        let error = builder.build().expect_err(name);
+        assert_eq!(error.kind(), ErrorKind::InvalidConfiguration, "{name}");
+    }
+}

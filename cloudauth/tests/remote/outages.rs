@@ -74,8 +74,81 @@ async fn cold_start_failure_recovers() {
     fixture.issuer.set_behavior(Behavior::Normal);
     assert_eq!(
         verify(&verifier, &token).await,
+        Some(ErrorKind::KeySetUnavailable),
+        "no new fetch before the retry interval ends"
+    );
+    assert_eq!(fixture.issuer.fetch_count(), 1);
+
+    fixture.clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        verify(&verifier, &token).await,
         None,
         "first success recovers"
     );
     assert_eq!(fixture.issuer.fetch_count(), 2);
+}
+
+#[tokio::test]
+async fn outage_costs_one_fetch_per_retry_interval() {
+    let fixture = Fixture::start().await;
+    let (keys, verifier) = loaded(&fixture).await;
+    fixture.issuer.set_behavior(Behavior::Status(500));
+    fixture.clock.advance(Duration::from_secs(601));
+
+    keys.refresh().await.expect_err("refresh fails");
+    for _ in 0..20 {
+        assert_eq!(
+            verify(&verifier, &fixture.token()).await,
+            None,
+            "stale keys serve"
+        );
+    }
+    tokio::task::yield_now().await;
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        2,
+        "no request fetches during the retry interval"
+    );
+
+    fixture.clock.advance(Duration::from_secs(5));
+    assert_eq!(verify(&verifier, &fixture.token()).await, None);
+    crate::common::within(async {
+        while keys.status().consecutive_failures < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        3,
+        "one retry after the interval"
+    );
+}
+
+#[tokio::test]
+async fn cancelled_request_does_not_cancel_the_fetch() {
+    let fixture = Fixture::start().await;
+    fixture
+        .issuer
+        .set_behavior(Behavior::Slow(Duration::from_millis(300)));
+    let keys = fixture.key_set();
+    let verifier = fixture.verifier(keys.clone());
+    let token = fixture.token();
+
+    let impatient =
+        tokio::time::timeout(Duration::from_millis(50), verify(&verifier, &token)).await;
+    assert!(
+        impatient.is_err(),
+        "the first request gives up while the fetch runs"
+    );
+    assert_eq!(
+        verify(&verifier, &token).await,
+        None,
+        "the second request joins the fetch"
+    );
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        1,
+        "the abandoned fetch was not repeated"
+    );
 }

@@ -1,0 +1,558 @@
+//! Tests of the axum extractors and layers over real HTTP on 127.0.0.1.
+
+#![expect(
+    clippy::expect_used,
+    reason = "helpers outside #[test] functions fail the test the same way"
+)]
+
+use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Extension, Router};
+use cloudauth::axum::{
+    AccessTokens, AuthRejection, Claims, CurrentUser, IdTokens, RawClaims, RejectionKind, Scoped,
+};
+use cloudauth::testing::{Behavior, LocalIssuer};
+use cloudauth::{Clock as _, ManualClock, RemoteKeySet, ScopeRequirement, Verifier};
+use serde::Deserialize;
+
+const AUDIENCE: &str = "api-client";
+
+cloudauth::define_scopes! {
+    struct ReadUsers: all["read:users"];
+}
+
+#[derive(Clone)]
+struct AppState {
+    access: AccessTokens,
+    id: IdTokens,
+}
+
+impl FromRef<AppState> for AccessTokens {
+    fn from_ref(state: &AppState) -> Self {
+        state.access.clone()
+    }
+}
+
+impl FromRef<AppState> for IdTokens {
+    fn from_ref(state: &AppState) -> Self {
+        state.id.clone()
+    }
+}
+
+#[derive(Deserialize)]
+struct Subject {
+    sub: String,
+}
+
+/// A running service and the issuer its tokens come from.
+struct Service {
+    issuer: LocalIssuer,
+    clock: ManualClock,
+    base: String,
+    http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Service {
+    fn token(&self, scope: Option<&str>) -> String {
+        let mut builder = self
+            .issuer
+            .token_builder_at(AUDIENCE, self.clock.now_unix());
+        if let Some(scope) = scope {
+            builder = builder.claim("scope", scope);
+        }
+        self.issuer.token(&builder)
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request succeeds");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("valid status");
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().await.expect("body");
+        (status, challenge, body)
+    }
+}
+
+fn verifier(issuer: &LocalIssuer, clock: &ManualClock) -> Verifier {
+    let keys = RemoteKeySet::builder(issuer.jwks_url())
+        .clock(clock.clone())
+        .build()
+        .expect("key set builds");
+    Verifier::builder(keys)
+        .issuer(issuer.issuer())
+        .audience(AUDIENCE)
+        .clock(clock.clone())
+        .build()
+        .expect("verifier builds")
+}
+
+async fn serve(router: Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("port on 127.0.0.1");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("server runs");
+    });
+    (base, server)
+}
+
+async fn start(configure: impl FnOnce(AccessTokens) -> AccessTokens) -> Service {
+    let issuer = LocalIssuer::start().await.expect("issuer starts");
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let access = configure(AccessTokens::new(verifier(&issuer, &clock)));
+    let state = AppState {
+        access: access.clone(),
+        id: IdTokens::new(verifier(&issuer, &clock)),
+    };
+
+    let router = Router::new()
+        .route("/", get(|| async { "Hello" }))
+        .route_layer(access.require(ScopeRequirement::all(["read:users"])))
+        .route(
+            "/access/",
+            get(|Claims(claims): Claims<Subject>| async move { claims.sub }),
+        )
+        .route(
+            "/user/",
+            get(|CurrentUser(user): CurrentUser<RawClaims>| async move {
+                format!(
+                    "Hello, {}",
+                    user.get("sub")
+                        .and_then(|sub| sub.as_str())
+                        .unwrap_or_default()
+                )
+            }),
+        )
+        .route(
+            "/scoped/",
+            get(|scoped: Scoped<ReadUsers, Subject>| async move { scoped.into_inner().sub }),
+        )
+        .route(
+            "/optional/",
+            get(|claims: Option<Claims<Subject>>| async move {
+                claims.map_or_else(|| "anonymous".to_owned(), |Claims(claims)| claims.sub)
+            }),
+        )
+        .route(
+            "/lenient/",
+            get(
+                |claims: Result<Claims<Subject>, AuthRejection>| async move {
+                    match claims {
+                        Ok(Claims(claims)) => claims.sub,
+                        Err(rejection) => format!("rejected: {:?}", rejection.kind()),
+                    }
+                },
+            ),
+        )
+        .with_state(state);
+    let (base, server) = serve(router).await;
+
+    Service {
+        issuer,
+        clock,
+        base,
+        http: reqwest::Client::new(),
+        server,
+    }
+}
+
+/// A request path and headers, with the status, challenge prefix and body it must get.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, String)>,
+    StatusCode,
+    &'a str,
+    &'a str,
+);
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test]
+async fn statuses_challenges_and_bodies() {
+    let service = start(|access| access).await;
+    let reader = service.token(Some("read:users"));
+    let outsider = service.token(Some("write:users"));
+    let expired = service.issuer.token(
+        &service
+            .issuer
+            .token_builder_at(AUDIENCE, service.clock.now_unix() - 7200),
+    );
+
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "valid token with the scope",
+            "/",
+            vec![("authorization", bearer(&reader))],
+            StatusCode::OK,
+            "",
+            "Hello",
+        ),
+        (
+            "no token",
+            "/",
+            vec![],
+            StatusCode::UNAUTHORIZED,
+            "Bearer",
+            r#"{"detail":"Not authenticated"}"#,
+        ),
+        (
+            "basic scheme",
+            "/",
+            vec![("authorization", "Basic dXNlcjpwdw==".to_owned())],
+            StatusCode::UNAUTHORIZED,
+            "Bearer",
+            r#"{"detail":"Not authenticated"}"#,
+        ),
+        (
+            "garbage token",
+            "/",
+            vec![("authorization", bearer("garbage"))],
+            StatusCode::UNAUTHORIZED,
+            "Bearer error=\"invalid_token\"",
+            r#"{"detail":"Not verified"}"#,
+        ),
+        (
+            "expired token",
+            "/access/",
+            vec![("authorization", bearer(&expired))],
+            StatusCode::UNAUTHORIZED,
+            "Bearer error=\"invalid_token\"",
+            r#"{"detail":"Not verified"}"#,
+        ),
+        (
+            "missing scope",
+            "/",
+            vec![("authorization", bearer(&outsider))],
+            StatusCode::FORBIDDEN,
+            "Bearer error=\"insufficient_scope\", scope=\"read:users\"",
+            r#"{"detail":"Scope not matched"}"#,
+        ),
+        (
+            "scheme without token",
+            "/access/",
+            vec![("authorization", "Bearer".to_owned())],
+            StatusCode::BAD_REQUEST,
+            "Bearer error=\"invalid_request\"",
+            r#"{"detail":"Invalid request"}"#,
+        ),
+        (
+            "lower-case scheme and spaces",
+            "/access/",
+            vec![("authorization", format!("  bearer   {reader} "))],
+            StatusCode::OK,
+            "",
+            "user-1",
+        ),
+        (
+            "claims as the handler's type",
+            "/access/",
+            vec![("authorization", bearer(&outsider))],
+            StatusCode::OK,
+            "",
+            "user-1",
+        ),
+        (
+            "ID token extractor",
+            "/user/",
+            vec![("authorization", bearer(&reader))],
+            StatusCode::OK,
+            "",
+            "Hello, user-1",
+        ),
+        (
+            "scoped extractor with the scope",
+            "/scoped/",
+            vec![("authorization", bearer(&reader))],
+            StatusCode::OK,
+            "",
+            "user-1",
+        ),
+        (
+            "scoped extractor without it",
+            "/scoped/",
+            vec![("authorization", bearer(&outsider))],
+            StatusCode::FORBIDDEN,
+            "Bearer error=\"insufficient_scope\", scope=\"read:users\"",
+            r#"{"detail":"Scope not matched"}"#,
+        ),
+        (
+            "optional without a token",
+            "/optional/",
+            vec![],
+            StatusCode::OK,
+            "",
+            "anonymous",
+        ),
+        (
+            "optional with a valid token",
+            "/optional/",
+            vec![("authorization", bearer(&reader))],
+            StatusCode::OK,
+            "",
+            "user-1",
+        ),
+        (
+            "optional with a bad token",
+            "/optional/",
+            vec![("authorization", bearer("garbage"))],
+            StatusCode::UNAUTHORIZED,
+            "Bearer error=\"invalid_token\"",
+            r#"{"detail":"Not verified"}"#,
+        ),
+        (
+            "result without a token",
+            "/lenient/",
+            vec![],
+            StatusCode::OK,
+            "",
+            "rejected: MissingCredentials",
+        ),
+        (
+            "result with a bad token",
+            "/lenient/",
+            vec![("authorization", bearer("garbage"))],
+            StatusCode::OK,
+            "",
+            "rejected: InvalidToken",
+        ),
+    ];
+
+    let mut failures = Vec::new();
+    for (name, path, headers, status, challenge, body) in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let (actual_status, actual_challenge, actual_body) = service.get(path, &headers).await;
+        if actual_status != status {
+            failures.push(format!("{name}: status {actual_status}, expected {status}"));
+        }
+        if !actual_challenge.starts_with(challenge)
+            || (challenge.is_empty() && !actual_challenge.is_empty())
+        {
+            failures.push(format!(
+                "{name}: challenge {actual_challenge:?}, expected {challenge:?}"
+            ));
+        }
+        if actual_body != body {
+            failures.push(format!("{name}: body {actual_body:?}, expected {body:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_invalid() {
+    let service = start(|access| access).await;
+    let token = service.token(None);
+    let response = service
+        .http
+        .get(format!("{}/access/", service.base))
+        .header("authorization", bearer(&token))
+        .header("authorization", bearer(&token))
+        .send()
+        .await
+        .expect("request succeeds");
+
+    assert_eq!(response.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn query_and_cookie_sources_when_configured() {
+    let service = start(|access| access.token_query("access_token").token_cookie("session")).await;
+    let token = service.token(Some("read:users"));
+
+    let (status, _, body) = service
+        .get(&format!("/access/?access_token={token}"), &[])
+        .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "user-1"),
+        "query parameter"
+    );
+    let cookie = format!("theme=dark; session={token}");
+    let (status, _, _) = service.get("/access/", &[("cookie", &cookie)]).await;
+    assert_eq!(status, StatusCode::OK, "cookie");
+    let (status, challenge, _) = service
+        .get(
+            &format!("/access/?access_token={token}"),
+            &[("authorization", &bearer(&token))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "token in two places");
+    assert!(challenge.contains("invalid_request"), "{challenge}");
+}
+
+#[tokio::test]
+async fn preflight_passes_the_layer_when_configured() {
+    for (pass, expected) in [(true, StatusCode::OK), (false, StatusCode::UNAUTHORIZED)] {
+        let service = start(|access| {
+            if pass {
+                access.pass_preflight()
+            } else {
+                access
+            }
+        })
+        .await;
+        let router_status = service
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}/", service.base))
+            .header("origin", "http://127.0.0.1:3000")
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .expect("request succeeds")
+            .status()
+            .as_u16();
+        // The route has no OPTIONS handler, so a request that passes the layer gets 405.
+        let passed = router_status == 405;
+        assert_eq!(
+            passed,
+            expected == StatusCode::OK,
+            "pass_preflight {pass}: status {router_status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cold_start_outage_is_503_with_retry_after() {
+    let issuer = LocalIssuer::start().await.expect("issuer starts");
+    issuer.set_behavior(Behavior::Status(500));
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let access = AccessTokens::new(verifier(&issuer, &clock));
+    let router = Router::new()
+        .route(
+            "/access/",
+            get(|Claims(claims): Claims<Subject>| async move { claims.sub }),
+        )
+        .layer(Extension(access));
+    let (base, server) = serve(router).await;
+    let token = issuer.token(&issuer.token_builder_at(AUDIENCE, clock.now_unix()));
+
+    let response = reqwest::Client::new()
+        .get(format!("{base}/access/"))
+        .header("authorization", bearer(&token))
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(response.status().as_u16(), 503);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!(
+        (1..=300).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"detail":"Key set unavailable"}"#
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn verifier_in_an_extension_and_custom_rejections() {
+    let issuer = LocalIssuer::start().await.expect("issuer starts");
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let access = AccessTokens::new(verifier(&issuer, &clock)).on_rejection(|rejection| {
+        (
+            StatusCode::IM_A_TEAPOT,
+            format!("custom: {:?}", rejection.kind()),
+        )
+            .into_response()
+    });
+    let router = Router::new()
+        .route(
+            "/access/",
+            get(|Claims(claims): Claims<Subject>| async move { claims.sub }),
+        )
+        .layer(Extension(access));
+    let (base, server) = serve(router).await;
+    let http = reqwest::Client::new();
+    let token = issuer.token(&issuer.token_builder_at(AUDIENCE, clock.now_unix()));
+
+    let ok = http
+        .get(format!("{base}/access/"))
+        .header("authorization", bearer(&token))
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(ok.status().as_u16(), 200, "verifier found in the extension");
+    let rejected = http
+        .get(format!("{base}/access/"))
+        .header("authorization", bearer("garbage"))
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(rejected.status().as_u16(), 418);
+    assert_eq!(
+        rejected.text().await.expect("body"),
+        format!("custom: {:?}", RejectionKind::InvalidToken)
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn extractor_reuses_the_claims_of_the_layer() {
+    let issuer = LocalIssuer::start().await.expect("issuer starts");
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let layer_verifier = AccessTokens::new(verifier(&issuer, &clock));
+    // The state's verifier expects another audience, so it would reject the token if the
+    // extractor verified it again.
+    let keys = RemoteKeySet::builder(issuer.jwks_url())
+        .build()
+        .expect("key set builds");
+    let other_audience = Verifier::builder(keys)
+        .issuer(issuer.issuer())
+        .audience("another-api")
+        .build()
+        .expect("verifier builds");
+    let state = AppState {
+        access: AccessTokens::new(other_audience.clone()),
+        id: IdTokens::new(other_audience),
+    };
+    let router = Router::new()
+        .route(
+            "/access/",
+            get(|Claims(claims): Claims<Subject>| async move { claims.sub }),
+        )
+        .route_layer(layer_verifier.layer())
+        .with_state(state);
+    let (base, server) = serve(router).await;
+    let token = issuer.token(&issuer.token_builder_at(AUDIENCE, clock.now_unix()));
+
+    let response = reqwest::Client::new()
+        .get(format!("{base}/access/"))
+        .header("authorization", bearer(&token))
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().await.expect("body"), "user-1");
+    server.abort();
+}

@@ -186,6 +186,20 @@ impl Error {
     }
 
     /// Returns what failed.
+    ///
+    /// ```
+    /// use cloudauth::{ErrorCategory, ErrorKind, Verifier, KeySet};
+    ///
+    /// let verifier = Verifier::builder(KeySet::default())
+    ///     .issuer("https://issuer.example")
+    ///     .audience("my-api")
+    ///     .build()?;
+    /// let error = verifier.verify::<serde_json::Value>("not-a-token").unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::MalformedToken);
+    /// assert_eq!(error.kind().category(), ErrorCategory::Token);
+    /// assert_eq!(error.kind().bearer_error_code(), Some("invalid_token"));
+    /// # Ok::<(), cloudauth::Error>(())
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }

@@ -58,6 +58,21 @@ impl KeySet {
 
     /// Parses a JWK set document (RFC 7517 section 5).
     ///
+    /// ```
+    /// use cloudauth::KeySet;
+    ///
+    /// let document = br#"{"keys": [
+    ///     {"kty": "oct", "kid": "shared", "k": "c2VjcmV0"},
+    ///     {"kty": "EC", "kid": "ec-1", "crv": "P-256", "alg": "ES256",
+    ///      "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    ///      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+    /// ]}"#;
+    /// let keys = KeySet::from_jwks(document)?;
+    /// assert_eq!(keys.len(), 1);
+    /// assert_eq!(keys.skipped()[0].reason(), "symmetric (oct) keys are never used");
+    /// # Ok::<(), cloudauth::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidKeySet`] when the document is not a JSON object with a `keys` array.

@@ -70,5 +70,6 @@ pub use remote::{
 };
 pub use scope::{ScopeMatch, ScopeRequirement};
 pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, KeySource, MAX_LEEWAY, Verifier, VerifierBuilder,
+    DEFAULT_CACHE_TTL, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, KeySource, MAX_LEEWAY, Verifier,
+    VerifierBuilder,
 };

@@ -111,8 +111,13 @@ impl ScopeRequirement {
         if self.is_satisfied_by(&granted) {
             return Ok(());
         }
-        Err(Error::new(ErrorKind::InsufficientScope, self.to_string())
-            .with_required_scopes(self.clone()))
+        Err(self.insufficient())
+    }
+
+    /// Returns the error for a token that lacks these scopes.
+    pub(crate) fn insufficient(&self) -> Error {
+        Error::new(ErrorKind::InsufficientScope, self.to_string())
+            .with_required_scopes(self.clone())
     }
 
     /// Checks the names granted by `claim` in `claims`.
@@ -120,7 +125,7 @@ impl ScopeRequirement {
         if self.names.is_empty() {
             return Ok(());
         }
-        let granted = claims.get(claim).map(granted_names).unwrap_or_default();
+        let granted = granted_by(claims, claim);
         if self.is_satisfied_by(&granted) {
             return Ok(());
         }
@@ -141,6 +146,11 @@ impl fmt::Display for ScopeRequirement {
             self.names.join(" ")
         )
     }
+}
+
+/// Returns the names that `claim` grants in `claims`.
+pub(crate) fn granted_by(claims: &Members<'_>, claim: &str) -> Vec<String> {
+    claims.get(claim).map(granted_names).unwrap_or_default()
 }
 
 /// Reads the names a scope claim grants: a space-separated string or an array of strings.

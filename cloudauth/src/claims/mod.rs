@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use crate::error::{Error, ErrorKind};
 use crate::token::json::{JsonStr, Members};
 
-pub(crate) use time::TimeRules;
+pub(crate) use time::{TimeRules, expiry_and_not_before};
 
 /// A claim that must be a string equal to one of a set of values.
 #[derive(Debug, Clone)]

@@ -80,6 +80,14 @@ impl TimeRules {
     }
 }
 
+/// Reads `exp` and `nbf` of claims that passed [`TimeRules::check`], rounded as the check
+/// rounds them.
+pub(crate) fn expiry_and_not_before(claims: &Members<'_>) -> Option<(i64, Option<i64>)> {
+    let exp = numeric_date(claims, "exp", Rounding::Down).ok()??;
+    let nbf = numeric_date(claims, "nbf", Rounding::Up).ok()?;
+    Some((exp, nbf))
+}
+
 #[derive(Clone, Copy)]
 enum Rounding {
     Down,

@@ -28,6 +28,8 @@ pub struct VerifyingKey {
     kid: Option<Box<str>>,
     family: KeyFamily,
     rsa_bits: usize,
+    /// A hash of the public key material, equal for equal keys across key set fetches.
+    fingerprint: u64,
     /// The parsed key for each algorithm this key verifies; a JWK `alg` leaves one entry.
     parsed: Vec<(Algorithm, ParsedPublicKey)>,
 }
@@ -117,6 +119,11 @@ impl VerifyingKey {
         self.parsed.iter().any(|(candidate, _)| *candidate == alg)
     }
 
+    /// Returns a hash of the public key material, equal for equal keys.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
     /// Checks `signature` over `message`; `false` when it does not verify or `alg` does not fit.
     pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         self.parsed
@@ -169,6 +176,7 @@ impl VerifyingKey {
             kid: None,
             family: KeyFamily::Rsa,
             rsa_bits: bits,
+            fingerprint: fingerprint(&[modulus, exponent]),
             parsed,
         })
     }
@@ -182,6 +190,7 @@ impl VerifyingKey {
             kid: None,
             family: KeyFamily::Ec(curve),
             rsa_bits: 0,
+            fingerprint: fingerprint(&[point]),
             parsed: vec![(alg, key)],
         })
     }
@@ -197,6 +206,7 @@ impl VerifyingKey {
             kid: None,
             family: KeyFamily::Ed25519,
             rsa_bits: 0,
+            fingerprint: fingerprint(&[public_key]),
             parsed: vec![(Algorithm::EdDSA, key)],
         })
     }
@@ -214,6 +224,13 @@ impl fmt::Debug for VerifyingKey {
         let algorithms: Vec<Algorithm> = self.algorithms().collect();
         debug.field("algorithms", &algorithms).finish()
     }
+}
+
+fn fingerprint(parts: &[&[u8]]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

@@ -7,18 +7,21 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 mod builder;
+mod cache;
 
-pub use builder::VerifierBuilder;
+pub use builder::{DEFAULT_CACHE_TTL, VerifierBuilder};
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
-use crate::claims::ClaimRules;
+use crate::claims::{self, ClaimRules};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::key::KeySet;
 use crate::remote::RemoteKeySet;
-use crate::scope::ScopeRequirement;
+use crate::scope::{self, ScopeRequirement};
+use crate::token::json::JsonError;
 use crate::token::json::Members;
 use crate::token::{self, Header, SIGNATURE_BUFFER_LEN, Segments, SignatureBuffer};
+use cache::{Entry, TokenCache};
 
 /// The default leeway for `exp`, `nbf` and `iat`: 60 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -106,6 +109,7 @@ struct Inner {
     max_token_length: usize,
     rules: ClaimRules,
     scope_claim: String,
+    cache: Option<TokenCache>,
     clock: Arc<dyn Clock>,
 }
 
@@ -140,13 +144,16 @@ impl Verifier {
             return self.verify_unsigned(token);
         }
         let segments = token::split(token, self.inner.max_token_length)?;
+        if let Some(cached) = self.from_cache(token) {
+            return cached;
+        }
         let header_json = token::decode_segment(segments.header, "token header")?;
         let header = self.check_header(&header_json)?;
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
         let kid = header.kid.as_deref();
 
-        match &self.inner.keys.0 {
+        let key = match &self.inner.keys.0 {
             Source::Unsigned => return Err(unsigned_source()),
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
@@ -157,11 +164,18 @@ impl Verifier {
                 {
                     remote.refetch_for_unknown_kid_in_background(kid);
                 }
-                checked?;
+                checked?
             }
-        }
+        };
 
-        self.check_claims(&claims)
+        let accepted = Accepted {
+            token,
+            payload: &payload,
+            kid,
+            alg: header.alg,
+            key,
+        };
+        self.check_claims(&claims, Some(accepted))
     }
 
     /// Verifies `token` like [`Verifier::verify`], waiting for a remote key set when needed:
@@ -177,13 +191,16 @@ impl Verifier {
             return self.verify_unsigned(token);
         }
         let segments = token::split(token, self.inner.max_token_length)?;
+        if let Some(cached) = self.from_cache(token) {
+            return cached;
+        }
         let header_json = token::decode_segment(segments.header, "token header")?;
         let header = self.check_header(&header_json)?;
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
         let kid = header.kid.as_deref();
 
-        match &self.inner.keys.0 {
+        let key = match &self.inner.keys.0 {
             Source::Unsigned => return Err(unsigned_source()),
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
@@ -202,14 +219,21 @@ impl Verifier {
                         {
                             remote.remember_absent(kid, &refetched);
                         }
-                        rechecked?;
+                        rechecked?
                     }
                     checked => checked?,
                 }
             }
-        }
+        };
 
-        self.check_claims(&claims)
+        let accepted = Accepted {
+            token,
+            payload: &payload,
+            kid,
+            alg: header.alg,
+            key,
+        };
+        self.check_claims(&claims, Some(accepted))
     }
 
     /// Returns a verifier that also requires `scopes`, granted by the verifier's scope claim.
@@ -245,7 +269,7 @@ impl Verifier {
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
 
-        self.check_claims(&claims)
+        self.check_claims(&claims, None)
     }
 
     fn check_header<'h>(&self, header_json: &'h [u8]) -> Result<Header<'h>, Error> {
@@ -265,10 +289,32 @@ impl Verifier {
         Ok(header)
     }
 
-    fn check_claims<T: DeserializeOwned>(&self, claims: &Members<'_>) -> Result<T, Error> {
-        self.inner
-            .rules
-            .check(claims, self.inner.clock.now_unix())?;
+    /// Checks the claims, remembers an accepted token in the cache, checks the scopes and
+    /// converts the claims into `T`.
+    fn check_claims<T: DeserializeOwned>(
+        &self,
+        claims: &Members<'_>,
+        accepted: Option<Accepted<'_>>,
+    ) -> Result<T, Error> {
+        let now = self.inner.clock.now_unix();
+        self.inner.rules.check(claims, now)?;
+
+        // Cached before the scope check, so the token serves routes with other scopes too.
+        if let (Some(cache), Some(accepted)) = (&self.inner.cache, accepted)
+            && let Some((exp, nbf)) = claims::expiry_and_not_before(claims)
+        {
+            cache.insert(Entry {
+                token: accepted.token.into(),
+                payload: accepted.payload.into(),
+                exp,
+                nbf,
+                kid: accepted.kid.map(Into::into),
+                alg: accepted.alg,
+                key: accepted.key,
+                scopes: scope::granted_by(claims, &self.inner.scope_claim).into(),
+                added: now,
+            });
+        }
         if let Some(scopes) = &self.scopes {
             scopes.check(claims, &self.inner.scope_claim)?;
         }
@@ -281,6 +327,63 @@ impl Verifier {
             .with_source(source)
         })
     }
+
+    /// Returns the result for a cached token, or `None` to verify it in full: when it is not
+    /// cached, or its entry expired, outlived the cache's time to live, or names a key that is
+    /// no longer in the key set. The full verification then gives the right error.
+    fn from_cache<T: DeserializeOwned>(&self, token: &str) -> Option<Result<T, Error>> {
+        let cache = self.inner.cache.as_ref()?;
+        let entry = cache.get(token)?;
+        let now = self.inner.clock.now_unix();
+        let leeway = i64::try_from(self.inner.rules.time.leeway).unwrap_or(i64::MAX);
+
+        let expired = now >= entry.exp.saturating_add(leeway);
+        let early = entry
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway));
+        let too_old = now.saturating_sub(entry.added) >= cache.ttl;
+        if expired || early || too_old || !self.key_still_present(&entry) {
+            cache.remove(token);
+            return None;
+        }
+
+        if let Some(scopes) = &self.scopes
+            && !scopes.is_satisfied_by(&entry.scopes)
+        {
+            return Some(Err(scopes.insufficient()));
+        }
+        Some(serde_json::from_slice(&entry.payload).map_err(|source| {
+            Error::new(
+                ErrorKind::InvalidClaims,
+                "token claims do not match the expected type",
+            )
+            .with_source(JsonError::from(source))
+        }))
+    }
+
+    /// Returns `true` when the key that verified a cached token is still in the key set.
+    fn key_still_present(&self, entry: &Entry) -> bool {
+        let present = |keys: &KeySet| {
+            keys.candidates(entry.kid.as_deref(), entry.alg)
+                .any(|key| key.fingerprint() == entry.key)
+        };
+        match &self.inner.keys.0 {
+            Source::Static(keys) => present(keys),
+            Source::Remote(remote) => remote
+                .snapshot_now()
+                .is_ok_and(|snapshot| present(&snapshot.keys)),
+            Source::Unsigned => false,
+        }
+    }
+}
+
+/// A token whose signature verified, with what its cache entry needs.
+struct Accepted<'a> {
+    token: &'a str,
+    payload: &'a [u8],
+    kid: Option<&'a str>,
+    alg: Algorithm,
+    key: u64,
 }
 
 fn unsigned_source() -> Error {
@@ -290,13 +393,14 @@ fn unsigned_source() -> Error {
     )
 }
 
-/// Verifies the signature of `segments` with the keys that fit `kid` and `alg`.
+/// Verifies the signature of `segments` with the keys that fit `kid` and `alg`, and returns
+/// the fingerprint of the key that verified it.
 fn check_signature(
     keys: &KeySet,
     kid: Option<&str>,
     alg: Algorithm,
     segments: &Segments<'_>,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let mut buffer: SignatureBuffer = [0; SIGNATURE_BUFFER_LEN];
     let length = token::decode_signature(segments.signature, &mut buffer)?;
     let signature = buffer.get(..length).unwrap_or_default();
@@ -305,7 +409,7 @@ fn check_signature(
     for key in keys.candidates(kid, alg) {
         tried_any = true;
         if key.verify(alg, segments.signing_input, signature) {
-            return Ok(());
+            return Ok(key.fingerprint());
         }
     }
 

@@ -325,3 +325,29 @@ async fn blocking_verify_uses_the_snapshot() {
         .map_err(|e| e.kind());
     assert!(after.is_ok(), "loaded keys verify: {after:?}");
 }
+
+#[tokio::test]
+async fn cached_token_is_dropped_when_its_key_leaves() {
+    let fixture = Fixture::start().await;
+    let keys = fixture.key_set();
+    let verifier = cloudauth::Verifier::builder(keys.clone())
+        .issuer(fixture.issuer.issuer())
+        .audience(crate::common::AUDIENCE)
+        .clock(fixture.clock.clone())
+        .cache_verified_tokens(100)
+        .build()
+        .expect("verifier builds");
+    keys.load().await.expect("keys load");
+    let token = fixture.token();
+    assert_eq!(verify(&verifier, &token).await, None, "verified and cached");
+
+    let old_kid = fixture.issuer.signing_key().kid().to_owned();
+    fixture.issuer.rotate();
+    fixture.issuer.retire(&old_kid);
+    keys.refresh().await.expect("refresh succeeds");
+    assert_eq!(
+        verify(&verifier, &token).await,
+        Some(ErrorKind::UnknownKeyId),
+        "the cache does not outlive the key"
+    );
+}

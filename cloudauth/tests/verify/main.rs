@@ -9,6 +9,7 @@
 
 mod algorithms;
 mod builder;
+mod cache;
 mod claims;
 mod common;
 mod header;

@@ -33,10 +33,13 @@ pub(crate) struct Entry {
     pub(crate) added: i64,
 }
 
+/// One part of the cache: entries by the hash of their token's signature.
+type Shard = Mutex<HashMap<u64, Arc<Entry>>>;
+
 /// A bounded map from token to [`Entry`].
 #[derive(Debug)]
 pub(crate) struct TokenCache {
-    shards: Box<[Mutex<HashMap<u64, Arc<Entry>>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
     per_shard: usize,
     /// The longest an entry is used, in seconds.

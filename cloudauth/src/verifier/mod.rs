@@ -144,7 +144,7 @@ impl Verifier {
             return self.verify_unsigned(token);
         }
         let segments = token::split(token, self.inner.max_token_length)?;
-        if let Some(cached) = self.from_cache(token) {
+        if let Some(cached) = self.cached_result(token) {
             return cached;
         }
         let header_json = token::decode_segment(segments.header, "token header")?;
@@ -191,7 +191,7 @@ impl Verifier {
             return self.verify_unsigned(token);
         }
         let segments = token::split(token, self.inner.max_token_length)?;
-        if let Some(cached) = self.from_cache(token) {
+        if let Some(cached) = self.cached_result(token) {
             return cached;
         }
         let header_json = token::decode_segment(segments.header, "token header")?;
@@ -331,7 +331,7 @@ impl Verifier {
     /// Returns the result for a cached token, or `None` to verify it in full: when it is not
     /// cached, or its entry expired, outlived the cache's time to live, or names a key that is
     /// no longer in the key set. The full verification then gives the right error.
-    fn from_cache<T: DeserializeOwned>(&self, token: &str) -> Option<Result<T, Error>> {
+    fn cached_result<T: DeserializeOwned>(&self, token: &str) -> Option<Result<T, Error>> {
         let cache = self.inner.cache.as_ref()?;
         let entry = cache.get(token)?;
         let now = self.inner.clock.now_unix();

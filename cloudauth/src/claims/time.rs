@@ -111,6 +111,13 @@ fn numeric_date(
         )
     };
 
+    // Most dates are plain integers, which need no JSON number parser.
+    if let Ok(seconds) = raw.get().parse::<i64>() {
+        if !(0..=MAX_NUMERIC_DATE).contains(&seconds) {
+            return Err(invalid());
+        }
+        return Ok(Some(seconds));
+    }
     let number: Number = serde_json::from_str(raw.get()).map_err(|_| invalid())?;
     let seconds = if let Some(seconds) = number.as_i64() {
         seconds

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Above this many members, duplicates are found through a hash set instead of pairwise.
@@ -60,15 +60,6 @@ impl<'a> Members<'a> {
     /// Returns the number of members.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    /// Deserializes the whole object into `T`, reading each value once more.
-    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, JsonError> {
-        let pairs = self
-            .entries
-            .iter()
-            .map(|(key, value)| (key.as_ref(), *value));
-        T::deserialize(de::value::MapDeserializer::new(pairs)).map_err(JsonError::from)
     }
 
     fn duplicate(&self) -> Option<&str> {
@@ -180,7 +171,14 @@ pub(crate) struct JsonStr<'a>(pub(crate) Cow<'a, str>);
 impl<'a> JsonStr<'a> {
     /// Reads `raw` as a JSON string; `None` when it is another JSON type.
     pub(crate) fn from_raw(raw: &'a RawValue) -> Option<Cow<'a, str>> {
-        serde_json::from_str::<JsonStr<'a>>(raw.get())
+        // `raw` is valid JSON, so a quoted text without backslashes is the string itself.
+        let text = raw.get();
+        if let Some(inner) = text.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+            && !inner.contains('\\')
+        {
+            return Some(Cow::Borrowed(inner));
+        }
+        serde_json::from_str::<JsonStr<'a>>(text)
             .ok()
             .map(|JsonStr(text)| text)
     }

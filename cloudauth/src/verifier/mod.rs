@@ -175,7 +175,7 @@ impl Verifier {
             alg: header.alg,
             key,
         };
-        self.check_claims(&claims, Some(accepted))
+        self.check_claims(&claims, &payload, Some(accepted))
     }
 
     /// Verifies `token` like [`Verifier::verify`], waiting for a remote key set when needed:
@@ -233,7 +233,7 @@ impl Verifier {
             alg: header.alg,
             key,
         };
-        self.check_claims(&claims, Some(accepted))
+        self.check_claims(&claims, &payload, Some(accepted))
     }
 
     /// Returns a verifier that also requires `scopes`, granted by the verifier's scope claim.
@@ -269,7 +269,7 @@ impl Verifier {
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
 
-        self.check_claims(&claims, None)
+        self.check_claims(&claims, &payload, None)
     }
 
     fn check_header<'h>(&self, header_json: &'h [u8]) -> Result<Header<'h>, Error> {
@@ -294,6 +294,7 @@ impl Verifier {
     fn check_claims<T: DeserializeOwned>(
         &self,
         claims: &Members<'_>,
+        payload: &[u8],
         accepted: Option<Accepted<'_>>,
     ) -> Result<T, Error> {
         let now = self.inner.clock.now_unix();
@@ -319,12 +320,14 @@ impl Verifier {
             scopes.check(claims, &self.inner.scope_claim)?;
         }
 
-        claims.deserialize().map_err(|source| {
+        // One pass over the payload, which the checks above showed to be a JSON object without
+        // duplicate members.
+        serde_json::from_slice(payload).map_err(|source| {
             Error::new(
                 ErrorKind::InvalidClaims,
                 "token claims do not match the expected type",
             )
-            .with_source(source)
+            .with_source(JsonError::from(source))
         })
     }
 

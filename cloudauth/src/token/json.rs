@@ -173,7 +173,9 @@ impl<'a> JsonStr<'a> {
     pub(crate) fn from_raw(raw: &'a RawValue) -> Option<Cow<'a, str>> {
         // `raw` is valid JSON, so a quoted text without backslashes is the string itself.
         let text = raw.get();
-        if let Some(inner) = text.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+        if let Some(inner) = text
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
             && !inner.contains('\\')
         {
             return Some(Cow::Borrowed(inner));

@@ -1,11 +1,11 @@
 //! axum integration (feature `axum`): extractors and layers that verify bearer tokens.
 //!
 //! Wrap a [`Verifier`] in [`AccessTokens`] or [`IdTokens`] and put it in the router state
-//! (through [`FromRef`](axum::extract::FromRef)) or in a request extension. Then:
+//! (through [`FromRef`]) or in a request extension. Then:
 //!
 //! - [`Claims<T>`] extracts the claims of a verified access token as `T`;
 //! - [`CurrentUser<T>`] extracts the claims of a verified ID token as `T`;
-//! - [`Scoped<R, T>`] also requires the scopes that `R` names (see [`define_scopes!`]);
+//! - [`Scoped<R, T>`] also requires the scopes that `R` names (see [`define_scopes!`](crate::define_scopes));
 //! - [`TokenVerifier::require`] and [`TokenVerifier::layer`] return a layer for `route_layer`
 //!   that rejects a request before the handler runs, and leaves the verified claims in the
 //!   request so extractors do not verify the token again.

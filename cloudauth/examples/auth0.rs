@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! DOMAIN=tenant.eu.auth0.com CUSTOMAPI=https://api.example.com CLIENTID=app-client-id \
-//!     cargo run --example auth0 --features axum
+//!     cargo run --example auth0 --features axum,utoipa
 //! ```
 //!
 //! - `GET /` requires an access token for the API with the permission `read:users`;
@@ -22,8 +22,10 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use cloudauth::ScopeRequirement;
 use cloudauth::axum::{AccessTokens, Claims, CurrentUser, IdTokens};
+use cloudauth::openapi::ApiSecurity;
 use cloudauth::providers::auth0::{Auth0, IdClaims};
 use serde::Deserialize;
+use utoipa::openapi::HttpMethod;
 
 use support::ConfigError;
 
@@ -61,12 +63,27 @@ fn app() -> Result<Router, ConfigError> {
         access: AccessTokens::new(access.clone()),
         id: IdTokens::new(id.clone()),
     };
-    let readers = state.access.require(ScopeRequirement::all(["read:users"]));
-    Ok(Router::new()
+    // The layer and the API description take the requirement from the same value.
+    let mut security = ApiSecurity::bearer("auth0", "An access or ID token of the Auth0 tenant");
+    let readers = security.require(
+        &state.access,
+        HttpMethod::Get,
+        "/",
+        ScopeRequirement::all(["read:users"]),
+    );
+    security.protect(HttpMethod::Get, "/access/", None);
+    security.protect(HttpMethod::Get, "/user/", None);
+
+    let router = Router::new()
         .route("/", get(secure).route_layer(readers))
         .route("/access/", get(secure_access))
         .route("/user/", get(secure_user))
-        .with_state(state))
+        .with_state(state);
+    Ok(support::with_docs(
+        router,
+        &security,
+        "cloudauth Auth0 example",
+    ))
 }
 
 async fn secure() -> &'static str {

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! REGION=eu-west-1 USERPOOLID=eu-west-1_AbCdEf123 APPCLIENTID=4b2cl1ent1d \
-//!     cargo run --example cognito --features axum
+//!     cargo run --example cognito --features axum,utoipa
 //! ```
 //!
 //! - `GET /` requires an access token of a user in the group `read:users`;
@@ -23,8 +23,10 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use cloudauth::ScopeRequirement;
 use cloudauth::axum::{AccessTokens, Claims, CurrentUser, IdTokens};
+use cloudauth::openapi::ApiSecurity;
 use cloudauth::providers::cognito::{Cognito, IdClaims};
 use serde::Deserialize;
+use utoipa::openapi::HttpMethod;
 
 use support::ConfigError;
 
@@ -67,12 +69,28 @@ fn app() -> Result<Router, ConfigError> {
         access: AccessTokens::new(cognito.access_tokens().clone()),
         id: IdTokens::new(cognito.id_tokens().clone()),
     };
-    let readers = state.access.require(ScopeRequirement::all(["read:users"]));
-    Ok(Router::new()
+    // The layer and the API description take the requirement from the same value.
+    let mut security =
+        ApiSecurity::bearer("cognito", "An access or ID token of the Cognito user pool");
+    let readers = security.require(
+        &state.access,
+        HttpMethod::Get,
+        "/",
+        ScopeRequirement::all(["read:users"]),
+    );
+    security.protect(HttpMethod::Get, "/access/", None);
+    security.protect(HttpMethod::Get, "/user/", None);
+
+    let router = Router::new()
         .route("/", get(secure).route_layer(readers))
         .route("/access/", get(secure_access))
         .route("/user/", get(secure_user))
-        .with_state(state))
+        .with_state(state);
+    Ok(support::with_docs(
+        router,
+        &security,
+        "cloudauth Cognito example",
+    ))
 }
 
 async fn secure() -> &'static str {

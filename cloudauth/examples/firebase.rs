@@ -2,7 +2,7 @@
 //! example.
 //!
 //! ```sh
-//! PROJECT_ID=my-project cargo run --example firebase --features axum
+//! PROJECT_ID=my-project cargo run --example firebase --features axum,utoipa
 //! ```
 //!
 //! `GET /user/` greets the user of an ID token by user id.
@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use axum::Router;
 use axum::routing::get;
 use cloudauth::axum::{CurrentUser, IdTokens};
+use cloudauth::openapi::ApiSecurity;
 use cloudauth::providers::firebase::{Firebase, IdClaims};
+use utoipa::openapi::HttpMethod;
 
 use support::ConfigError;
 
@@ -33,9 +35,17 @@ fn app() -> Result<Router, ConfigError> {
     )?);
     let firebase = support::with_overrides(firebase)?.build()?;
 
-    Ok(Router::new()
+    let mut security = ApiSecurity::bearer("firebase", "An ID token of the Firebase project");
+    security.protect(HttpMethod::Get, "/user/", None);
+
+    let router = Router::new()
         .route("/user/", get(secure_user))
-        .with_state(IdTokens::new(firebase.id_tokens().clone())))
+        .with_state(IdTokens::new(firebase.id_tokens().clone()));
+    Ok(support::with_docs(
+        router,
+        &security,
+        "cloudauth Firebase example",
+    ))
 }
 
 async fn secure_user(CurrentUser(user): CurrentUser<IdClaims>) -> String {

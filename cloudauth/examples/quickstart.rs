@@ -2,7 +2,7 @@
 //! provider, and prints `curl` commands with fresh tokens to try them.
 //!
 //! ```sh
-//! cargo run --example quickstart --features axum,testing
+//! cargo run --example quickstart --features axum,testing,utoipa
 //! ```
 //!
 //! The issuer is [`cloudauth::testing::LocalIssuer`]: it listens on a random port of
@@ -14,7 +14,9 @@
 //!
 //! - `GET /` requires an access token with the scope `read:users`;
 //! - `GET /access/` greets the subject of an access token;
-//! - `GET /user/` greets the user of an ID token by name.
+//! - `GET /user/` greets the user of an ID token by name;
+//! - `GET /docs` serves Swagger UI and `GET /openapi.json` the API description, which lists the
+//!   scope of `GET /`.
 //!
 //! When the variables of one provider are set, it runs that provider's example instead. They
 //! are `REGION`, `USERPOOLID` and `APPCLIENTID` for Cognito, `DOMAIN`, `CUSTOMAPI` and
@@ -41,9 +43,12 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
 use cloudauth::axum::{AccessTokens, Claims, CurrentUser, IdTokens};
+use cloudauth::openapi::ApiSecurity;
 use cloudauth::testing::{LocalIssuer, TokenBuilder};
 use cloudauth::{RemoteKeySet, ScopeRequirement, Verifier};
 use serde::Deserialize;
+use utoipa::openapi::{HttpMethod, Info, OpenApiBuilder};
+use utoipa_swagger_ui::SwaggerUi;
 
 /// The audience of the quickstart's access tokens.
 const API: &str = "quickstart-api";
@@ -132,12 +137,27 @@ async fn serve_local(address: SocketAddr) -> Result<(), Box<dyn Error>> {
         access: AccessTokens::new(access),
         id: IdTokens::new(id),
     };
-    let readers = state.access.require(ScopeRequirement::all(["read:users"]));
+    // The layer and the API description take the requirement from the same value.
+    let mut security = ApiSecurity::bearer("local", "An access or ID token of the local issuer");
+    let readers = security.require(
+        &state.access,
+        HttpMethod::Get,
+        "/",
+        ScopeRequirement::all(["read:users"]),
+    );
+    security.protect(HttpMethod::Get, "/access/", None);
+    security.protect(HttpMethod::Get, "/user/", None);
+    let mut document = OpenApiBuilder::new()
+        .info(Info::new("cloudauth quickstart", env!("CARGO_PKG_VERSION")))
+        .build();
+    security.apply(&mut document);
+
     let router = Router::new()
         .route("/", get(secure).route_layer(readers))
         .route("/access/", get(secure_access))
         .route("/user/", get(secure_user))
-        .with_state(state);
+        .with_state(state)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document));
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -196,6 +216,10 @@ fn print_commands(issuer: &LocalIssuer, url: &str) {
     }
     println!("# 401 without a token");
     println!("curl -i {url}/");
+    println!();
+    println!(
+        "API description: {url}/openapi.json; Swagger UI with an Authorize button: {url}/docs"
+    );
     println!();
 }
 

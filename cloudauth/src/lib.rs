@@ -42,6 +42,8 @@ mod claims;
 mod clock;
 mod error;
 mod key;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 pub mod providers;
 mod remote;
 mod scope;

@@ -7,7 +7,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::Router;
+use cloudauth::openapi::ApiSecurity;
 use cloudauth::providers::PresetBuilder;
+use utoipa::openapi::{Info, OpenApiBuilder};
+use utoipa_swagger_ui::SwaggerUi;
 
 /// The address the examples listen on when `BIND` is not set.
 const DEFAULT_BIND: &str = "127.0.0.1:8000";
@@ -63,6 +66,17 @@ pub(crate) fn with_overrides<P>(
         preset = preset.issuer(issuer);
     }
     Ok(preset)
+}
+
+/// Adds the API description at `/openapi.json` and Swagger UI at `/docs`, with the protected
+/// routes that `security` recorded. The UI is served from the binary and loads nothing from
+/// other hosts.
+pub(crate) fn with_docs(router: Router, security: &ApiSecurity, title: &str) -> Router {
+    let mut document = OpenApiBuilder::new()
+        .info(Info::new(title, env!("CARGO_PKG_VERSION")))
+        .build();
+    security.apply(&mut document);
+    router.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
 }
 
 /// Builds the router with `app` and serves it on `BIND` until the process is stopped.

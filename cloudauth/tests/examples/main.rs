@@ -15,6 +15,7 @@
 )]
 
 mod auth0;
+mod browser;
 mod cognito;
 mod common;
 mod firebase;

@@ -5,16 +5,16 @@ use crate::firebase::{as_vars, certificate_issuer, firebase_token, settings};
 
 /// A command the quickstart printed, with the outcome its comment promises.
 #[derive(Debug)]
-struct Printed {
-    comment: String,
-    status: StatusCode,
-    token: Option<String>,
-    url: String,
-    path: String,
+pub(crate) struct Printed {
+    pub(crate) comment: String,
+    pub(crate) status: StatusCode,
+    pub(crate) token: Option<String>,
+    pub(crate) url: String,
+    pub(crate) path: String,
 }
 
 /// Reads the `# <status> ...` comments and the `curl` command below each.
-fn printed_commands(stdout: &str) -> Vec<Printed> {
+pub(crate) fn printed_commands(stdout: &str) -> Vec<Printed> {
     let lines: Vec<&str> = stdout.lines().collect();
     lines
         .windows(2)

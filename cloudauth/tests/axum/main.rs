@@ -364,6 +364,22 @@ async fn statuses_challenges_and_bodies() {
 }
 
 #[tokio::test]
+async fn oversized_token_is_rejected_unparsed() {
+    let service = start(|access| access).await;
+    let header = bearer(&"a".repeat(60 * 1024));
+    let (status, challenge, body) = service
+        .get("/access/", &[("authorization", header.as_str())])
+        .await;
+
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        challenge.contains("token is longer than the maximum"),
+        "{challenge}"
+    );
+    assert_eq!(body, r#"{"detail":"Not verified"}"#);
+}
+
+#[tokio::test]
 async fn two_authorization_headers_are_invalid() {
     let service = start(|access| access).await;
     let token = service.token(None);

@@ -351,3 +351,26 @@ async fn cached_token_is_dropped_when_its_key_leaves() {
         "the cache does not outlive the key"
     );
 }
+
+#[tokio::test]
+async fn header_key_urls_are_never_fetched() {
+    let fixture = Fixture::start().await;
+    let keys = fixture.key_set();
+    let verifier = fixture.verifier(keys.clone());
+    keys.load().await.expect("keys load");
+    let attacker = cloudauth::testing::LocalIssuer::start()
+        .await
+        .expect("second issuer starts");
+
+    let token = attacker.token(
+        &fixture
+            .issuer
+            .token_builder_at(crate::common::AUDIENCE, NOW)
+            .header("jku", attacker.jwks_url())
+            .header("x5u", attacker.jwks_url())
+            .header("jwk", attacker.signing_key().to_jwk()),
+    );
+    assert_eq!(verify(&verifier, &token).await, Some(ErrorKind::UnknownKeyId));
+    assert_eq!(attacker.fetch_count(), 0, "nothing is fetched because a token says so");
+    assert_eq!(fixture.issuer.fetch_count(), 2, "one refetch from the configured URL only");
+}

@@ -37,7 +37,7 @@ pub(crate) fn env(name: &str, help: &str) -> Result<String, ConfigError> {
     match optional_env(name)? {
         Some(value) => Ok(value),
         None => Err(ConfigError(format!(
-            "the environment variable {name} is not set; set it to {help}"
+            "the environment variable {name} is empty or not set; set it to {help}"
         ))),
     }
 }

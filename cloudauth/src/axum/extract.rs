@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::credentials::Credentials;
 use super::rejection::{AuthRejection, RejectionKind};
 use super::{Access, Id, TokenKind, TokenVerifier, VerifierFromState};
-use crate::error::{Error, ErrorKind};
 use crate::scope::ScopeRequirement;
 
 /// Claims without a type: the JSON object of the payload.
@@ -130,11 +129,8 @@ pub(crate) async fn verify_request<K: TokenKind>(
 
 /// Converts verified claims into `T`; claims that do not fit are an invalid token.
 fn convert<T: DeserializeOwned>(claims: &Value) -> Result<T, AuthRejection> {
-    T::deserialize(claims).map_err(|_| {
-        let rejection = AuthRejection::from_error(Error::new(
-            ErrorKind::InvalidClaims,
-            "token claims do not match the expected type",
-        ));
+    T::deserialize(claims).map_err(|source| {
+        let rejection = AuthRejection::from_error(crate::verifier::claims_mismatch(source));
         rejection.log();
         rejection
     })

@@ -22,6 +22,11 @@ pub(crate) struct RequiredClaim {
 }
 
 impl RequiredClaim {
+    /// Returns the name of the top-level claim.
+    pub(crate) fn claim_name(&self) -> &str {
+        self.path.first().map_or("", String::as_str)
+    }
+
     /// Returns the path joined with dots, for messages.
     pub(crate) fn display_name(&self) -> String {
         self.path.join(".")
@@ -44,6 +49,16 @@ impl ClaimRules {
     /// Checks `claims` at time `now`, in seconds since the Unix epoch.
     pub(crate) fn check(&self, claims: &Members<'_>, now: i64) -> Result<(), Error> {
         self.check_issuer(claims)?;
+        // A required claim that is present with another value, such as `token_use`, is checked
+        // before the audience, so a token of the other kind is reported as such rather than as
+        // a missing `aud`. Absent required claims are reported after the audience.
+        for rule in self
+            .required
+            .iter()
+            .filter(|rule| claims.get(rule.claim_name()).is_some())
+        {
+            check_required(claims, rule)?;
+        }
         self.check_audience(claims)?;
         self.time.check(claims, now)?;
         for rule in &self.required {

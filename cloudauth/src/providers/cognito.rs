@@ -113,6 +113,18 @@ impl CognitoBuilder {
         let config = &self.provider;
         check_identifier("Cognito region", &config.region, &['-'])?;
         check_identifier("Cognito user pool id", &config.user_pool_id, &['-', '_'])?;
+        // Pool ids have the form `{region}_{id}`, such as `eu-west-1_AbCdEf123`.
+        let in_region = config
+            .user_pool_id
+            .strip_prefix(config.region.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|id| !id.is_empty());
+        if !in_region {
+            return Err(Error::config(format!(
+                "Cognito user pool id {:?} does not have the form {}_<id> of its region {:?}",
+                config.user_pool_id, config.region, config.region
+            )));
+        }
         if config.client_ids.is_empty() {
             return Err(Error::config(
                 "no Cognito app client configured; call client_id()",

@@ -360,7 +360,14 @@ impl Shared {
         self.lock_state().retry_at = Some(retry_at);
 
         // One warning per failure streak; the rest of the streak is logged at debug level.
-        if failures == 1 {
+        if failures == 1 && self.snapshot().is_none() {
+            tracing::warn!(
+                target: "cloudauth::key_set",
+                url = %self.url,
+                error = message,
+                "key set fetch failed and no keys are loaded; requests get 503 until a fetch succeeds"
+            );
+        } else if failures == 1 {
             tracing::warn!(
                 target: "cloudauth::key_set",
                 url = %self.url,

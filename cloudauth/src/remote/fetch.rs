@@ -278,7 +278,16 @@ mod reqwest_fetcher {
         } else {
             FetchErrorKind::Transport
         };
-        FetchError::new(kind, "key set request failed").with_source(source)
+        // reqwest's own message omits the cause, such as "connection refused", so the causes
+        // are appended.
+        let mut message = String::from("key set request failed");
+        let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&source);
+        while let Some(error) = cause {
+            message.push_str(": ");
+            message.push_str(&error.to_string());
+            cause = error.source();
+        }
+        FetchError::new(kind, message).with_source(source)
     }
 
     fn too_large(max_bytes: usize) -> FetchError {

@@ -138,14 +138,23 @@ pub(crate) struct JsonError {
     category: serde_json::error::Category,
     line: usize,
     column: usize,
+    /// The name of a missing field of the caller's type, which comes from that type and not
+    /// from the input.
+    missing_field: Option<String>,
 }
 
 impl From<serde_json::Error> for JsonError {
     fn from(error: serde_json::Error) -> Self {
+        let message = error.to_string();
+        let missing_field = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_owned());
         Self {
             category: error.classify(),
             line: error.line(),
             column: error.column(),
+            missing_field,
         }
     }
 }
@@ -153,12 +162,18 @@ impl From<serde_json::Error> for JsonError {
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use serde_json::error::Category;
+        if let Some(field) = &self.missing_field {
+            return write!(f, "missing field \"{field}\"");
+        }
         let what = match self.category {
             Category::Io => "read error",
             Category::Syntax => "invalid JSON",
             Category::Data => "unexpected JSON type or value",
             Category::Eof => "JSON ends early",
         };
+        if self.line == 0 {
+            return f.write_str(what);
+        }
         write!(f, "{what} at line {}, column {}", self.line, self.column)
     }
 }

@@ -322,13 +322,7 @@ impl Verifier {
 
         // One pass over the payload, which the checks above showed to be a JSON object without
         // duplicate members.
-        serde_json::from_slice(payload).map_err(|source| {
-            Error::new(
-                ErrorKind::InvalidClaims,
-                "token claims do not match the expected type",
-            )
-            .with_source(JsonError::from(source))
-        })
+        serde_json::from_slice(payload).map_err(claims_mismatch)
     }
 
     /// Returns the result for a cached token, or `None` to verify it in full: when it is not
@@ -355,13 +349,7 @@ impl Verifier {
         {
             return Some(Err(scopes.insufficient()));
         }
-        Some(serde_json::from_slice(&entry.payload).map_err(|source| {
-            Error::new(
-                ErrorKind::InvalidClaims,
-                "token claims do not match the expected type",
-            )
-            .with_source(JsonError::from(source))
-        }))
+        Some(serde_json::from_slice(&entry.payload).map_err(claims_mismatch))
     }
 
     /// Returns `true` when the key that verified a cached token is still in the key set.
@@ -387,6 +375,17 @@ struct Accepted<'a> {
     kid: Option<&'a str>,
     alg: Algorithm,
     key: u64,
+}
+
+/// Builds the error for claims that do not fit the caller's type. The message names a missing
+/// field or the position of the mismatch, never a value from the token.
+pub(crate) fn claims_mismatch(source: serde_json::Error) -> Error {
+    let source = JsonError::from(source);
+    Error::new(
+        ErrorKind::InvalidClaims,
+        format!("token claims do not match the expected type: {source}"),
+    )
+    .with_source(source)
 }
 
 fn unsigned_source() -> Error {

@@ -126,7 +126,7 @@ async fn id_tokens_are_checked() {
         case(
             "access token on the ID verifier",
             sign(access("client-a")),
-            Some(ErrorKind::MissingClaim),
+            Some(ErrorKind::InvalidClaimValue),
         ),
         case(
             "token_use access with an audience",
@@ -262,6 +262,18 @@ fn invalid_settings_are_rejected() {
         (
             "region with a dot",
             Cognito::builder("eu.west", POOL).client_id("a"),
+        ),
+        (
+            "pool of another region",
+            Cognito::builder(REGION, "us-east-1_AbCdEf123").client_id("a"),
+        ),
+        (
+            "pool without an id",
+            Cognito::builder(REGION, "eu-west-1_").client_id("a"),
+        ),
+        (
+            "pool without a region",
+            Cognito::builder(REGION, "AbCdEf123").client_id("a"),
         ),
     ];
     for (name, builder) in cases {

@@ -68,7 +68,7 @@ async fn cognito_preset_against_moto() {
         case(
             "access token where an ID token is required",
             &member_access,
-            Some(ErrorKind::MissingClaim),
+            Some(ErrorKind::InvalidClaimValue),
         ),
         case(
             "ID token of another pool",

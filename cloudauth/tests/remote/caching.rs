@@ -370,7 +370,18 @@ async fn header_key_urls_are_never_fetched() {
             .header("x5u", attacker.jwks_url())
             .header("jwk", attacker.signing_key().to_jwk()),
     );
-    assert_eq!(verify(&verifier, &token).await, Some(ErrorKind::UnknownKeyId));
-    assert_eq!(attacker.fetch_count(), 0, "nothing is fetched because a token says so");
-    assert_eq!(fixture.issuer.fetch_count(), 2, "one refetch from the configured URL only");
+    assert_eq!(
+        verify(&verifier, &token).await,
+        Some(ErrorKind::UnknownKeyId)
+    );
+    assert_eq!(
+        attacker.fetch_count(),
+        0,
+        "nothing is fetched because a token says so"
+    );
+    assert_eq!(
+        fixture.issuer.fetch_count(),
+        2,
+        "one refetch from the configured URL only"
+    );
 }

@@ -487,3 +487,23 @@ fn clock_at_its_limits_does_not_panic() {
         assert!(outcome.is_some(), "clock at {now} must reject the token");
     }
 }
+
+#[derive(Debug, Deserialize)]
+struct WithEmail {
+    #[expect(dead_code, reason = "only the failed conversion matters")]
+    email: String,
+}
+
+#[test]
+fn missing_field_is_named_in_the_error() {
+    let token = valid().sign(rsa_key());
+
+    let error = verifier()
+        .verify::<WithEmail>(&token)
+        .expect_err("the token has no email");
+    assert_eq!(error.kind(), ErrorKind::InvalidClaims);
+    assert_eq!(
+        error.to_string(),
+        "token claims do not match the expected type: missing field \"email\""
+    );
+}

@@ -45,6 +45,13 @@ pub struct RemoteKeySet {
     _lifetime: Arc<tokio::sync::watch::Sender<()>>,
 }
 
+/// Keys to check a token with again after its `kid` was not found.
+pub(crate) struct Refetched {
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// `true` when this request's refetch loaded them, so an absent `kid` may be remembered.
+    pub(crate) fetched: bool,
+}
+
 /// The state of a remote key set, for health checks and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -168,17 +175,35 @@ impl RemoteKeySet {
 
     /// Refetches for a token whose `kid` is not in the keys, unless the cooldown, the negative
     /// cache or a recent failure forbids it. Returns the new keys when a fetch succeeded.
-    pub(crate) async fn refetch_for_unknown_kid(&self, kid: &str) -> Option<Arc<Snapshot>> {
+    pub(crate) async fn refetch_for_unknown_kid(
+        &self,
+        kid: &str,
+        checked: &Arc<Snapshot>,
+    ) -> Option<Refetched> {
         let observed = self.shared.attempts();
         let now = self.shared.clock.now_unix();
         if !self.shared.may_refetch_for(kid, now) {
-            return None;
+            // Another request's refetch may have loaded newer keys since the caller took its
+            // snapshot; those are worth a second look, though not a fetch.
+            return self
+                .shared
+                .usable_snapshot(now)
+                .filter(|current| !Arc::ptr_eq(current, checked))
+                .map(|snapshot| Refetched {
+                    snapshot,
+                    fetched: false,
+                });
         }
 
         // After a failed refetch the cached keys stay in use, and the caller checks the token
         // with them; the kid is not remembered, so a later success can still find it.
         self.fetch(observed).await.ok()?;
-        self.shared.usable_snapshot(self.shared.clock.now_unix())
+        self.shared
+            .usable_snapshot(self.shared.clock.now_unix())
+            .map(|snapshot| Refetched {
+                snapshot,
+                fetched: true,
+            })
     }
 
     /// Records that `kid` is absent from `snapshot`, which a refetch just loaded, unless a key

@@ -158,11 +158,19 @@ impl Verifier {
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
                 let snapshot = remote.snapshot_now()?;
-                let checked = check_signature(&snapshot.keys, kid, header.alg, &segments);
+                let mut checked = check_signature(&snapshot.keys, kid, header.alg, &segments);
                 if let (Err(error), Some(kid)) = (&checked, kid)
                     && error.kind() == ErrorKind::UnknownKeyId
                 {
-                    remote.refetch_for_unknown_kid_in_background(kid);
+                    // A refetch may have finished since the snapshot was taken.
+                    if let Ok(current) = remote.snapshot_now()
+                        && !Arc::ptr_eq(&current, &snapshot)
+                    {
+                        checked = check_signature(&current.keys, Some(kid), header.alg, &segments);
+                    }
+                    if checked.is_err() {
+                        remote.refetch_for_unknown_kid_in_background(kid);
+                    }
                 }
                 checked?
             }
@@ -208,16 +216,22 @@ impl Verifier {
                 match check_signature(&snapshot.keys, kid, header.alg, &segments) {
                     Err(error) if error.kind() == ErrorKind::UnknownKeyId && kid.is_some() => {
                         let kid = kid.unwrap_or_default();
-                        let Some(refetched) = remote.refetch_for_unknown_kid(kid).await else {
+                        let Some(refetched) = remote.refetch_for_unknown_kid(kid, &snapshot).await
+                        else {
                             return Err(error);
                         };
-                        let rechecked =
-                            check_signature(&refetched.keys, Some(kid), header.alg, &segments);
-                        if rechecked
-                            .as_ref()
-                            .is_err_and(|error| error.kind() == ErrorKind::UnknownKeyId)
+                        let rechecked = check_signature(
+                            &refetched.snapshot.keys,
+                            Some(kid),
+                            header.alg,
+                            &segments,
+                        );
+                        if refetched.fetched
+                            && rechecked
+                                .as_ref()
+                                .is_err_and(|error| error.kind() == ErrorKind::UnknownKeyId)
                         {
-                            remote.remember_absent(kid, &refetched);
+                            remote.remember_absent(kid, &refetched.snapshot);
                         }
                         rechecked?
                     }

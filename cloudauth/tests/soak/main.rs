@@ -24,17 +24,26 @@ use cloudauth::{Algorithm, RemoteKeySet, Verifier};
 const AUDIENCE: &str = "soak-api";
 const CLIENTS: usize = 8;
 
-/// The answers of one kind of token: right and wrong.
+/// The answers of one kind of token: right and wrong, with the first wrong one.
 #[derive(Default)]
 struct Tally {
     right: AtomicU64,
     wrong: AtomicU64,
+    first_wrong: std::sync::Mutex<Option<String>>,
 }
 
 impl Tally {
-    fn record(&self, right: bool) {
-        let counter = if right { &self.right } else { &self.wrong };
-        counter.fetch_add(1, Ordering::Relaxed);
+    fn record(&self, answer: Result<u16, String>, expected: u16) {
+        if answer.as_ref().is_ok_and(|status| *status == expected) {
+            self.right.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.wrong.fetch_add(1, Ordering::Relaxed);
+        let mut first = self
+            .first_wrong
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        first.get_or_insert_with(|| format!("{answer:?}, expected {expected}"));
     }
 }
 
@@ -146,13 +155,28 @@ async fn tokens_stay_right_while_keys_rotate() {
                         (fresh.sign(&attacker.clone().with_kid(kid)), &forged, 401)
                     }
                 };
-                let status = http
+                let answer = match http
                     .get(&url)
                     .header("authorization", format!("Bearer {token}"))
                     .send()
                     .await
-                    .map(|response| response.status().as_u16());
-                tally.record(status.is_ok_and(|status| status == expected));
+                {
+                    Ok(response) if response.status().as_u16() == expected => {
+                        Ok(response.status().as_u16())
+                    }
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let challenge = response
+                            .headers()
+                            .get("www-authenticate")
+                            .and_then(|value| value.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        Err(format!("{status} {challenge}"))
+                    }
+                    Err(error) => Err(error.to_string()),
+                };
+                tally.record(answer, expected);
             }
         }));
     }
@@ -172,6 +196,14 @@ async fn tokens_stay_right_while_keys_rotate() {
     let memory_at_end = resident_mib();
     let warm = memory_after_warmup.unwrap_or(memory_at_end);
     let count = |tally: &Tally| {
+        if let Some(first) = tally
+            .first_wrong
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            println!("first wrong answer: {first}");
+        }
         (
             tally.right.load(Ordering::Relaxed),
             tally.wrong.load(Ordering::Relaxed),

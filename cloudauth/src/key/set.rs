@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use super::{VerifyingKey, jwk, pem};
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
-use crate::token::json::{JsonStr, Members};
+use crate::token::json::{JsonError, JsonStr, Members};
 
 /// An immutable set of verifying keys.
 ///
@@ -41,9 +41,8 @@ impl SkippedKey {
     }
 }
 
-#[derive(Deserialize)]
+/// The entries of a JWK set document, left unparsed.
 struct JwkSetDocument<'a> {
-    #[serde(borrow)]
     keys: Vec<&'a RawValue>,
 }
 
@@ -81,9 +80,15 @@ impl KeySet {
     }
 
     fn from_jwks_limited(json: &[u8], max_entries: usize) -> Result<Self, Error> {
-        let document: JwkSetDocument<'_> = serde_json::from_slice(json).map_err(|source| {
-            Error::new(ErrorKind::InvalidKeySet, "key set is not a JWK set").with_source(source)
-        })?;
+        let not_a_set = || Error::new(ErrorKind::InvalidKeySet, "key set is not a JWK set");
+        // serde's derived `Deserialize` also reads a struct from a JSON array, so the document
+        // is first required to be an object.
+        let members = Members::parse(json).map_err(|source| not_a_set().with_source(source))?;
+        let keys = members.get("keys").ok_or_else(not_a_set)?;
+        let document = JwkSetDocument {
+            keys: serde_json::from_str(keys.get())
+                .map_err(|source| not_a_set().with_source(JsonError::from(source)))?,
+        };
         check_entry_count(document.keys.len(), max_entries)?;
 
         let mut set = Self::default();

@@ -126,8 +126,9 @@ impl Verifier {
     /// [`serde_json::Value`] or a [`serde_json::Map`] for raw claims.
     ///
     /// The steps are: length and structure, header (`alg` in the allow-list, no `crit`, `kid`),
-    /// key lookup by `kid`, signature, then `iss`, `aud`, `exp`, `nbf`, `iat` and the required
-    /// claims, and last the conversion into `T`.
+    /// key lookup by `kid`, signature, then `iss`, required claim values that are present,
+    /// `aud`, `exp`, `nbf`, `iat` and `auth_time`, required claims that are absent, the scopes,
+    /// and last the conversion into `T`.
     ///
     /// With a [`RemoteKeySet`] this method never waits: it uses the cached keys, and a missing
     /// key set or an unknown `kid` starts a fetch in the background. Use

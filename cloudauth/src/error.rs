@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::scope::ScopeRequirement;
 
-/// Why a token, a key set or a configuration was rejected.
+/// The reason a token, a key set or a configuration was rejected.
 ///
 /// [`Error::kind`] returns what failed and [`ErrorKind::category`] who can fix it. `Display`
 /// prints a short lower-case phrase that names the failed check and, where it helps, the expected
@@ -67,7 +67,7 @@ pub enum ErrorKind {
     NotYetValid,
     /// `iat` lies in the future by more than the leeway.
     IssuedInFuture,
-    /// `iss` is none of the accepted issuers.
+    /// `iss` differs from every accepted issuer.
     InvalidIssuer,
     /// `aud` contains none of the accepted audiences.
     InvalidAudience,

@@ -100,8 +100,8 @@ pub type AccessTokens = TokenVerifier<Access>;
 /// A verifier for ID tokens, for router state or a request extension.
 pub type IdTokens = TokenVerifier<Id>;
 
-/// A [`Verifier`] with the settings of its extractors: where tokens are read from and how
-/// rejections are answered.
+/// A [`Verifier`] with the settings of its extractors: where tokens are read from and which
+/// response a rejection gets.
 ///
 /// # Defaults
 ///

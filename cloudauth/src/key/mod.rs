@@ -67,7 +67,7 @@ impl VerifyingKey {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidKey`] when the DER is malformed or holds an unsupported key.
+    /// [`ErrorKind::InvalidKey`] when the DER is malformed or contains an unsupported key.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, Error> {
         pem::parse_spki(der).map_err(|reason| Error::new(ErrorKind::InvalidKey, reason))
     }

@@ -131,7 +131,7 @@ impl KeySet {
         Ok(set)
     }
 
-    /// Parses either a JWK set or a certificate map, told apart by a top-level `keys` member.
+    /// Parses either a JWK set or a certificate map; a top-level `keys` member marks a JWK set.
     ///
     /// # Errors
     ///
@@ -161,7 +161,7 @@ impl KeySet {
         self.keys.len()
     }
 
-    /// Returns `true` when the set holds no usable key.
+    /// Returns `true` when the set contains no usable key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -90,7 +90,7 @@ impl FetchResponse {
     }
 }
 
-/// Why a fetch failed before an HTTP status could be read.
+/// The failure of a fetch before an HTTP status could be read.
 #[derive(Debug)]
 pub struct FetchError {
     kind: FetchErrorKind,

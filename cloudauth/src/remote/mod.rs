@@ -195,8 +195,8 @@ impl RemoteKeySet {
                 });
         }
 
-        // After a failed refetch the cached keys stay in use, and the caller checks the token
-        // with them; the kid is not remembered, so a later success can still find it.
+        // After a failed refetch the cached keys stay in use and the caller checks the token
+        // with them. The kid is not remembered, so a later success can still find it.
         self.fetch(observed).await.ok()?;
         self.shared
             .usable_snapshot(self.shared.clock.now_unix())

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-/// The longest key id remembered; longer ones are never a reason to fetch.
+/// The maximum length of a remembered key id, in bytes; longer ones never cause a fetch.
 pub(crate) const MAX_REMEMBERED_KID_LEN: usize = 256;
 
 /// Key ids that a successful refetch did not find, with the time each was added; the oldest

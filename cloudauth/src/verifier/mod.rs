@@ -125,10 +125,10 @@ impl Verifier {
     /// `T` is any [`serde::Deserialize`] type: the application's own claims struct, or
     /// [`serde_json::Value`] or a [`serde_json::Map`] for raw claims.
     ///
-    /// The steps are: length and structure, header (`alg` in the allow-list, no `crit`, `kid`),
-    /// key lookup by `kid`, signature, then `iss`, required claim values that are present,
-    /// `aud`, `exp`, `nbf`, `iat` and `auth_time`, required claims that are absent, the scopes,
-    /// and last the conversion into `T`.
+    /// The steps are length and structure, then the header (`alg` in the allow-list, no
+    /// `crit`, `kid`), the payload's JSON, the key lookup by `kid` and the signature. The claims
+    /// come next: `iss`, required claim values that are present, `aud`, the time claims and
+    /// required claims that are absent. Last come the scopes and the conversion into `T`.
     ///
     /// With a [`RemoteKeySet`] this method never waits: it uses the cached keys, and a missing
     /// key set or an unknown `kid` starts a fetch in the background. Use

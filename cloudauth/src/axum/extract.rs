@@ -127,6 +127,17 @@ pub(crate) async fn verify_request<K: TokenKind>(
     }
 }
 
+/// Authenticates the request and converts its claims into `T`; `Ok(None)` means no token.
+async fn extract<K: TokenKind, T: DeserializeOwned>(
+    parts: &mut Parts,
+    from_state: Option<TokenVerifier<K>>,
+) -> Result<Option<T>, AuthRejection> {
+    match authenticate::<K>(parts, from_state).await? {
+        None => Ok(None),
+        Some(claims) => convert(&claims).map(Some),
+    }
+}
+
 /// Converts verified claims into `T`; claims that do not fit are an invalid token.
 fn convert<T: DeserializeOwned>(claims: &Value) -> Result<T, AuthRejection> {
     T::deserialize(claims).map_err(|source| {
@@ -169,9 +180,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let claims = authenticate::<Access>(parts, state.token_verifier()).await?;
-        let claims = claims.ok_or_else(missing)?;
-        convert(&claims).map(Claims)
+        let claims = extract::<Access, T>(parts, state.token_verifier()).await?;
+        claims.ok_or_else(missing).map(Claims)
     }
 }
 
@@ -186,10 +196,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match authenticate::<Access>(parts, state.token_verifier()).await? {
-            None => Ok(None),
-            Some(claims) => convert(&claims).map(|claims| Some(Claims(claims))),
-        }
+        let claims = extract::<Access, T>(parts, state.token_verifier()).await?;
+        Ok(claims.map(Claims))
     }
 }
 
@@ -201,9 +209,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let claims = authenticate::<Id>(parts, state.token_verifier()).await?;
-        let claims = claims.ok_or_else(missing)?;
-        convert(&claims).map(CurrentUser)
+        let claims = extract::<Id, T>(parts, state.token_verifier()).await?;
+        claims.ok_or_else(missing).map(CurrentUser)
     }
 }
 
@@ -218,10 +225,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match authenticate::<Id>(parts, state.token_verifier()).await? {
-            None => Ok(None),
-            Some(claims) => convert(&claims).map(|claims| Some(CurrentUser(claims))),
-        }
+        let claims = extract::<Id, T>(parts, state.token_verifier()).await?;
+        Ok(claims.map(CurrentUser))
     }
 }
 

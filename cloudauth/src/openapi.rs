@@ -75,6 +75,9 @@ impl ApiSecurity {
 
     /// Records that `method` on `path` requires `scopes`, and returns the layer that enforces
     /// them, built from the same value.
+    ///
+    /// The layer guards every method of the route it is added to, so add it to a method
+    /// router, as in `get(handler).route_layer(layer)`, or record each method of the route.
     #[cfg(feature = "axum")]
     pub fn require<K: crate::axum::TokenKind>(
         &mut self,

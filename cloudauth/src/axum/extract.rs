@@ -12,6 +12,7 @@ use super::credentials::Credentials;
 use super::rejection::{AuthRejection, RejectionKind};
 use super::{Access, Id, TokenKind, TokenVerifier, VerifierFromState};
 use crate::scope::ScopeRequirement;
+use crate::verifier::Verifier;
 
 /// Claims without a type: the JSON object of the payload.
 pub type RawClaims = Map<String, Value>;
@@ -45,16 +46,19 @@ pub trait ScopeSpec: Send + Sync + 'static {
     fn requirement() -> &'static ScopeRequirement;
 }
 
-/// Claims that a layer or an earlier extractor verified, left in the request extensions.
+/// Claims that a layer or an earlier extractor verified, left in the request extensions with
+/// the verifier that checked them.
 pub(crate) struct Verified<K> {
-    pub(crate) claims: Arc<Value>,
+    claims: Arc<Value>,
+    verifier: Verifier,
     kind: PhantomData<K>,
 }
 
 impl<K> Verified<K> {
-    pub(crate) fn new(claims: Arc<Value>) -> Self {
+    pub(crate) fn new(claims: Arc<Value>, verifier: Verifier) -> Self {
         Self {
             claims,
+            verifier,
             kind: PhantomData,
         }
     }
@@ -64,112 +68,112 @@ impl<K> Clone for Verified<K> {
     fn clone(&self) -> Self {
         Self {
             claims: Arc::clone(&self.claims),
+            verifier: self.verifier.clone(),
             kind: PhantomData,
         }
     }
 }
 
-/// Verifies the request's token with the verifier of kind `K`, or returns the claims a layer
-/// already verified. `Ok(None)` means no token was sent.
-pub(crate) async fn authenticate<K: TokenKind>(
-    parts: &mut Parts,
+/// Returns the verifier of kind `K`: the router state's, or else a request extension's, which
+/// the application or a layer put there.
+fn resolve<K: TokenKind>(
+    parts: &Parts,
     from_state: Option<TokenVerifier<K>>,
-) -> Result<Option<Arc<Value>>, AuthRejection> {
-    if let Some(verified) = parts.extensions.get::<Verified<K>>() {
-        return Ok(Some(Arc::clone(&verified.claims)));
-    }
-    let Some(verifier) = parts
-        .extensions
-        .get::<TokenVerifier<K>>()
-        .cloned()
-        .or(from_state)
-    else {
+) -> Result<TokenVerifier<K>, AuthRejection> {
+    let found = || parts.extensions.get::<TokenVerifier<K>>().cloned();
+    from_state.or_else(found).ok_or_else(|| {
         let rejection = AuthRejection::new(
             RejectionKind::Misconfigured,
             "no token verifier in the router state or the request extensions",
         );
         rejection.log();
-        return Err(rejection);
-    };
-    let claims = verify_request(parts, &verifier).await?;
+        rejection
+    })
+}
+
+/// Returns the claims of the request's token as `verifier` accepts them. Claims that a layer
+/// verified with the same rules are reused, with this verifier's scopes checked on them;
+/// otherwise the token is verified. `Ok(None)` means no token was sent.
+pub(crate) async fn authenticate<K: TokenKind>(
+    parts: &mut Parts,
+    verifier: &TokenVerifier<K>,
+) -> Result<Option<Arc<Value>>, AuthRejection> {
+    let reusable = parts
+        .extensions
+        .get::<Verified<K>>()
+        .filter(|verified| verified.verifier.has_same_rules(&verifier.verifier))
+        .map(|verified| Arc::clone(&verified.claims));
+    if let Some(claims) = reusable {
+        if let Some(own) = verifier.verifier.scope_requirement() {
+            verifier.check_scopes(&claims, own)?;
+        }
+        for extra in verifier.extra_scopes.iter() {
+            verifier.check_scopes(&claims, extra)?;
+        }
+        return Ok(Some(claims));
+    }
+
+    let claims = verify_request(parts, verifier).await?;
     if let Some(claims) = &claims {
-        parts.extensions.insert(Verified::<K> {
-            claims: Arc::clone(claims),
-            kind: PhantomData,
-        });
+        let verified = Verified::<K>::new(Arc::clone(claims), verifier.verifier.clone());
+        parts.extensions.insert(verified);
     }
     Ok(claims)
 }
 
-/// Reads the token of `parts` and verifies it with `verifier`, including its scopes.
+/// Reads the token of `parts` and verifies it with `verifier`, including its scopes and the
+/// extra requirements of its layer.
 pub(crate) async fn verify_request<K: TokenKind>(
     parts: &Parts,
     verifier: &TokenVerifier<K>,
 ) -> Result<Option<Arc<Value>>, AuthRejection> {
-    let handler = verifier.options.on_rejection.clone();
     let token = match verifier.options.sources.find(parts) {
         Credentials::Missing => return Ok(None),
         Credentials::Invalid(reason) => {
-            let rejection = AuthRejection::new(RejectionKind::InvalidRequest, reason);
-            rejection.log();
-            return Err(rejection.with_handler(handler));
+            return Err(verifier.reject(AuthRejection::new(RejectionKind::InvalidRequest, reason)));
         }
         Credentials::Token(token) => token,
     };
 
-    match verifier.verifier.verify_async::<Value>(&token).await {
-        Ok(claims) => Ok(Some(Arc::new(claims))),
-        Err(error) => {
-            let rejection = AuthRejection::from_error(error);
-            rejection.log();
-            Err(rejection.with_handler(handler))
-        }
+    let claims = match verifier.verifier.verify_async::<Value>(&token).await {
+        Ok(claims) => Arc::new(claims),
+        Err(error) => return Err(verifier.reject(AuthRejection::from_error(error))),
+    };
+    for extra in verifier.extra_scopes.iter() {
+        verifier.check_scopes(&claims, extra)?;
     }
+    Ok(Some(claims))
 }
 
 /// Authenticates the request and converts its claims into `T`; `Ok(None)` means no token.
 async fn extract<K: TokenKind, T: DeserializeOwned>(
     parts: &mut Parts,
     from_state: Option<TokenVerifier<K>>,
-) -> Result<Option<T>, AuthRejection> {
-    match authenticate::<K>(parts, from_state).await? {
+) -> Result<Option<(T, TokenVerifier<K>)>, AuthRejection> {
+    let verifier = resolve(parts, from_state)?;
+    match authenticate::<K>(parts, &verifier).await? {
         None => Ok(None),
-        Some(claims) => convert(&claims).map(Some),
+        Some(claims) => {
+            let converted = T::deserialize(&*claims).map_err(|source| {
+                verifier.reject(AuthRejection::from_error(crate::verifier::claims_mismatch(
+                    source,
+                )))
+            })?;
+            Ok(Some((converted, verifier)))
+        }
     }
 }
 
-/// Converts verified claims into `T`; claims that do not fit are an invalid token.
-fn convert<T: DeserializeOwned>(claims: &Value) -> Result<T, AuthRejection> {
-    T::deserialize(claims).map_err(|source| {
-        let rejection = AuthRejection::from_error(crate::verifier::claims_mismatch(source));
-        rejection.log();
-        rejection
-    })
-}
-
-fn missing() -> AuthRejection {
-    let rejection = AuthRejection::new(RejectionKind::MissingCredentials, "no bearer token");
-    rejection.log();
-    rejection
-}
-
-/// Checks `requirement` against claims that were verified without it.
-fn check_scopes(
-    claims: &Value,
-    requirement: &ScopeRequirement,
-    verifier: &Option<TokenVerifier<Access>>,
-    parts: &Parts,
-) -> Result<(), AuthRejection> {
-    let claim = parts
-        .extensions
-        .get::<TokenVerifier<Access>>()
-        .or(verifier.as_ref())
-        .map_or("scope", |verifier| verifier.verifier.scope_claim());
-    requirement.check_json(claims, claim).map_err(|error| {
-        let rejection = AuthRejection::from_error(error);
-        rejection.log();
-        rejection
-    })
+/// Returns the claims, or the missing-credentials rejection of `verifier`.
+async fn require<K: TokenKind, T: DeserializeOwned>(
+    parts: &mut Parts,
+    from_state: Option<TokenVerifier<K>>,
+) -> Result<(T, TokenVerifier<K>), AuthRejection> {
+    let verifier = resolve(parts, from_state.clone())?;
+    match extract::<K, T>(parts, from_state).await? {
+        Some(found) => Ok(found),
+        None => Err(verifier.missing()),
+    }
 }
 
 impl<S, T> FromRequestParts<S> for Claims<T>
@@ -180,8 +184,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let claims = extract::<Access, T>(parts, state.token_verifier()).await?;
-        claims.ok_or_else(missing).map(Claims)
+        let (claims, _) = require::<Access, T>(parts, state.token_verifier()).await?;
+        Ok(Claims(claims))
     }
 }
 
@@ -197,7 +201,7 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let claims = extract::<Access, T>(parts, state.token_verifier()).await?;
-        Ok(claims.map(Claims))
+        Ok(claims.map(|(claims, _)| Claims(claims)))
     }
 }
 
@@ -209,8 +213,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let claims = extract::<Id, T>(parts, state.token_verifier()).await?;
-        claims.ok_or_else(missing).map(CurrentUser)
+        let (claims, _) = require::<Id, T>(parts, state.token_verifier()).await?;
+        Ok(CurrentUser(claims))
     }
 }
 
@@ -226,7 +230,7 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let claims = extract::<Id, T>(parts, state.token_verifier()).await?;
-        Ok(claims.map(CurrentUser))
+        Ok(claims.map(|(claims, _)| CurrentUser(claims)))
     }
 }
 
@@ -239,12 +243,15 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let from_state = state.token_verifier();
-        let claims = authenticate::<Access>(parts, from_state.clone()).await?;
-        let claims = claims.ok_or_else(missing)?;
-        check_scopes(&claims, R::requirement(), &from_state, parts)?;
+        let (claims, verifier) = require::<Access, Value>(parts, state.token_verifier()).await?;
+        verifier.check_scopes(&claims, R::requirement())?;
+        let claims = T::deserialize(&claims).map_err(|source| {
+            verifier.reject(AuthRejection::from_error(crate::verifier::claims_mismatch(
+                source,
+            )))
+        })?;
         Ok(Scoped {
-            claims: convert(&claims)?,
+            claims,
             requirement: PhantomData,
         })
     }

@@ -13,7 +13,6 @@ use tower_service::Service;
 
 use super::credentials::is_preflight;
 use super::extract::{Verified, verify_request};
-use super::rejection::{AuthRejection, RejectionKind};
 use super::{TokenKind, TokenVerifier};
 
 /// A layer that rejects requests without a valid token of kind `K`, and the scopes its
@@ -80,18 +79,17 @@ where
             let (mut parts, body) = request.into_parts();
             let claims = match verify_request(&parts, &verifier).await {
                 Ok(Some(claims)) => claims,
-                Ok(None) => {
-                    let rejection =
-                        AuthRejection::new(RejectionKind::MissingCredentials, "no bearer token");
-                    rejection.log();
-                    return Ok(rejection
-                        .with_handler(verifier.options.on_rejection.clone())
-                        .into_response());
-                }
+                Ok(None) => return Ok(verifier.missing().into_response()),
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            parts.extensions.insert(Verified::<K>::new(claims));
-            parts.extensions.insert(verifier);
+            parts
+                .extensions
+                .insert(Verified::<K>::new(claims, verifier.verifier.clone()));
+            // A verifier that an outer layer or extension provides keeps its place, so this
+            // layer never loosens the rules that extractors apply.
+            if parts.extensions.get::<TokenVerifier<K>>().is_none() {
+                parts.extensions.insert(verifier);
+            }
             inner.call(Request::from_parts(parts, body)).await
         })
     }

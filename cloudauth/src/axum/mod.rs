@@ -1,7 +1,7 @@
 //! axum integration (feature `axum`): extractors and layers that verify bearer tokens.
 //!
 //! Wrap a [`Verifier`] in [`AccessTokens`] or [`IdTokens`] and put it in the router state
-//! (through [`FromRef`]) or in a request extension. Then:
+//! (through [`FromRef`]) or in a request extension; the state wins when both provide one. Then:
 //!
 //! - [`Claims<T>`] extracts the claims of a verified access token as `T`;
 //! - [`CurrentUser<T>`] extracts the claims of a verified ID token as `T`;
@@ -110,11 +110,13 @@ pub type IdTokens = TokenVerifier<Id>;
 /// - rejections get the default response of [`AuthRejection`].
 pub struct TokenVerifier<K> {
     verifier: Verifier,
+    /// Requirements that layers from [`TokenVerifier::require`] add to the verifier's own.
+    extra_scopes: Arc<[ScopeRequirement]>,
     options: Arc<Options>,
     kind: PhantomData<K>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Options {
     sources: TokenSources,
     pass_preflight: bool,
@@ -126,6 +128,7 @@ impl<K: TokenKind> TokenVerifier<K> {
     pub fn new(verifier: Verifier) -> Self {
         Self {
             verifier,
+            extra_scopes: Arc::new([]),
             options: Arc::new(Options::default()),
             kind: PhantomData,
         }
@@ -138,6 +141,10 @@ impl<K: TokenKind> TokenVerifier<K> {
 
     /// Also reads the token from the cookie `name`, for browsers, which cannot set headers on
     /// WebSocket upgrades. A request with the token in two places is rejected with 400.
+    ///
+    /// Browsers send cookies with cross-site requests too, so routes that change state need
+    /// protection against cross-site request forgery, such as a `SameSite=Strict` cookie or a
+    /// check of the `Origin` header.
     #[must_use]
     pub fn token_cookie(self, name: impl Into<String>) -> Self {
         self.with_options(|options| options.sources.cookie = Some(name.into()))
@@ -167,12 +174,14 @@ impl<K: TokenKind> TokenVerifier<K> {
         self.with_options(|options| options.on_rejection = Some(handler))
     }
 
-    /// Returns a layer for `route_layer` that requires a valid token and `scopes`.
+    /// Returns a layer for `route_layer` that requires a valid token and `scopes`, in addition
+    /// to any scope requirement the verifier already has.
     pub fn require(&self, scopes: ScopeRequirement) -> RequireToken<K> {
+        let mut extra_scopes = self.extra_scopes.to_vec();
+        extra_scopes.push(scopes);
         RequireToken::new(Self {
-            verifier: self.verifier.with_scopes(scopes),
-            options: Arc::clone(&self.options),
-            kind: PhantomData,
+            extra_scopes: extra_scopes.into(),
+            ..self.clone()
         })
     }
 
@@ -182,14 +191,35 @@ impl<K: TokenKind> TokenVerifier<K> {
     }
 
     fn with_options(mut self, change: impl FnOnce(&mut Options)) -> Self {
-        let mut options = Options {
-            sources: self.options.sources.clone(),
-            pass_preflight: self.options.pass_preflight,
-            on_rejection: self.options.on_rejection.clone(),
-        };
+        let mut options = Options::clone(&self.options);
         change(&mut options);
         self.options = Arc::new(options);
         self
+    }
+
+    /// Logs `rejection` and attaches the verifier's rejection handler.
+    pub(crate) fn reject(&self, rejection: AuthRejection) -> AuthRejection {
+        rejection.log();
+        rejection.with_handler(self.options.on_rejection.clone())
+    }
+
+    /// Returns the rejection for a request without a token.
+    pub(crate) fn missing(&self) -> AuthRejection {
+        self.reject(AuthRejection::new(
+            RejectionKind::MissingCredentials,
+            "no bearer token",
+        ))
+    }
+
+    /// Checks `requirement` against claims, reading the verifier's scope claim.
+    pub(crate) fn check_scopes(
+        &self,
+        claims: &serde_json::Value,
+        requirement: &ScopeRequirement,
+    ) -> Result<(), AuthRejection> {
+        requirement
+            .check_json(claims, self.verifier.scope_claim())
+            .map_err(|error| self.reject(AuthRejection::from_error(error)))
     }
 }
 
@@ -197,6 +227,7 @@ impl<K> Clone for TokenVerifier<K> {
     fn clone(&self) -> Self {
         Self {
             verifier: self.verifier.clone(),
+            extra_scopes: Arc::clone(&self.extra_scopes),
             options: Arc::clone(&self.options),
             kind: PhantomData,
         }

@@ -103,6 +103,9 @@ impl Auth0Builder {
     }
 
     /// Requires ID tokens to carry `nonce` with this value. Without it, `nonce` is not checked.
+    ///
+    /// A nonce belongs to one sign-in, so this fits a verifier built for that sign-in, as a
+    /// login callback can do cheaply once the key set exists, or a test.
     pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
         self.provider.nonce = Some(nonce.into());
         self

@@ -113,7 +113,9 @@ impl OidcBuilder {
         self
     }
 
-    /// Fetches the discovery document and builds the verifier.
+    /// Fetches the discovery document and builds the verifier. The discovered issuer, which
+    /// must equal the configured one, is always accepted; issuers set with
+    /// [`PresetBuilder::issuer`] are accepted beside it.
     ///
     /// # Errors
     ///

@@ -261,6 +261,12 @@ impl Verifier {
         }
     }
 
+    /// Returns `true` when `other` shares this verifier's keys and claim rules, as the verifiers
+    /// that [`Verifier::with_scopes`] returns do; their scope requirements may differ.
+    pub(crate) fn has_same_rules(&self, other: &Verifier) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Returns the scope requirement, if any.
     pub fn scope_requirement(&self) -> Option<&ScopeRequirement> {
         self.scopes.as_ref()

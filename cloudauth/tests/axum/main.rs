@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use cloudauth::axum::{
     AccessTokens, AuthRejection, Claims, CurrentUser, IdTokens, RawClaims, RejectionKind, Scoped,
 };
-use cloudauth::testing::{Behavior, LocalIssuer};
+use cloudauth::testing::{Behavior, LocalIssuer, TokenBuilder};
 use cloudauth::{Clock as _, ManualClock, RemoteKeySet, ScopeRequirement, Verifier};
 use serde::Deserialize;
 
@@ -534,12 +534,12 @@ async fn verifier_in_an_extension_and_custom_rejections() {
 }
 
 #[tokio::test]
-async fn extractor_reuses_the_claims_of_the_layer() {
+async fn extractor_applies_its_own_verifier_after_a_layer() {
     let issuer = LocalIssuer::start().await.expect("issuer starts");
     let clock = ManualClock::new(std::time::SystemTime::now());
     let layer_verifier = AccessTokens::new(verifier(&issuer, &clock));
-    // The state's verifier expects another audience, so it would reject the token if the
-    // extractor verified it again.
+    // The state's verifier expects another audience; a layer with looser rules must not let
+    // the extractor skip them.
     let keys = RemoteKeySet::builder(issuer.jwks_url())
         .build()
         .expect("key set builds");
@@ -568,7 +568,155 @@ async fn extractor_reuses_the_claims_of_the_layer() {
         .send()
         .await
         .expect("request succeeds");
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.text().await.expect("body"), "user-1");
+    assert_eq!(response.status().as_u16(), 401);
     server.abort();
+}
+
+/// A clock that counts its readings; each full verification reads it once.
+#[derive(Debug, Clone)]
+struct CountingClock {
+    inner: ManualClock,
+    readings: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl cloudauth::Clock for CountingClock {
+    fn now_unix(&self) -> i64 {
+        self.readings
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.now_unix()
+    }
+}
+
+/// A router with a static key set, so only verifications read the clock.
+fn counted_router(
+    key: &cloudauth::testing::TestKey,
+    readings: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    configure: impl FnOnce(AccessTokens) -> AccessTokens,
+) -> (AccessTokens, Router<AccessTokens>) {
+    let clock = CountingClock {
+        inner: ManualClock::new(std::time::SystemTime::now()),
+        readings: std::sync::Arc::clone(readings),
+    };
+    let verifier = Verifier::builder(cloudauth::testing::key_set([key]))
+        .issuer("https://issuer.test")
+        .audience(AUDIENCE)
+        .clock(clock)
+        .build()
+        .expect("verifier builds");
+    let access = configure(AccessTokens::new(verifier));
+    let router = Router::new().route(
+        "/access/",
+        get(|Claims(claims): Claims<Subject>| async move { claims.sub }),
+    );
+    (access, router)
+}
+
+async fn send(router: Router, token: Option<&str>) -> (u16, String) {
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::get("/access/");
+    if let Some(token) = token {
+        request = request.header("authorization", bearer(token));
+    }
+    let response = router
+        .oneshot(
+            request
+                .body(axum::body::Body::empty())
+                .expect("request builds"),
+        )
+        .await
+        .expect("router answers");
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn extractor_reuses_claims_of_the_same_verifier() {
+    let key = cloudauth::testing::TestKey::generate(cloudauth::Algorithm::RS256);
+    let readings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (access, router) = counted_router(&key, &readings, |access| access);
+    let router = router.route_layer(access.layer()).with_state(access);
+    let token = TokenBuilder::valid("https://issuer.test", AUDIENCE).sign(&key);
+
+    assert_eq!(send(router, Some(&token)).await, (200, "user-1".to_owned()));
+    assert_eq!(
+        readings.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the layer verified the token and the extractor reused its claims"
+    );
+}
+
+#[tokio::test]
+async fn require_keeps_the_verifiers_own_scopes() {
+    let key = cloudauth::testing::TestKey::generate(cloudauth::Algorithm::RS256);
+    let readings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (access, router) = counted_router(&key, &readings, |access| access);
+    let admins = AccessTokens::new(
+        access
+            .verifier()
+            .with_scopes(ScopeRequirement::all(["admin"])),
+    );
+    let router = router
+        .route_layer(admins.require(ScopeRequirement::all(["read"])))
+        .with_state(admins);
+    let reader = TokenBuilder::valid("https://issuer.test", AUDIENCE)
+        .claim("scope", "read")
+        .sign(&key);
+    let both = TokenBuilder::valid("https://issuer.test", AUDIENCE)
+        .claim("scope", "read admin")
+        .sign(&key);
+
+    assert_eq!(
+        send(router.clone(), Some(&reader)).await.0,
+        403,
+        "admin is still required"
+    );
+    assert_eq!(send(router, Some(&both)).await.0, 200);
+}
+
+#[tokio::test]
+async fn custom_rejection_covers_every_path() {
+    let key = cloudauth::testing::TestKey::generate(cloudauth::Algorithm::RS256);
+    let readings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let custom = |access: AccessTokens| {
+        access.on_rejection(|rejection| {
+            (StatusCode::IM_A_TEAPOT, format!("{:?}", rejection.kind())).into_response()
+        })
+    };
+    let token = TokenBuilder::valid("https://issuer.test", AUDIENCE).sign(&key);
+    let numeric = TokenBuilder::valid("https://issuer.test", AUDIENCE)
+        .claim("sub", 7)
+        .sign(&key);
+
+    let (access, router) = counted_router(&key, &readings, custom);
+    let router = router
+        .route(
+            "/scoped/",
+            get(|scoped: Scoped<ReadUsers, Subject>| async move { scoped.into_inner().sub }),
+        )
+        .with_state(access);
+    assert_eq!(
+        send(router.clone(), None).await,
+        (418, "MissingCredentials".to_owned()),
+        "missing token"
+    );
+    assert_eq!(
+        send(router.clone(), Some(&numeric)).await,
+        (418, "InvalidToken".to_owned()),
+        "claims of another type"
+    );
+
+    use tower::ServiceExt as _;
+    let response = router
+        .oneshot(
+            axum::http::Request::get("/scoped/")
+                .header("authorization", bearer(&token))
+                .body(axum::body::Body::empty())
+                .expect("request builds"),
+        )
+        .await
+        .expect("router answers");
+    assert_eq!(response.status().as_u16(), 418, "missing scope in Scoped");
 }

@@ -104,8 +104,10 @@ impl Auth0Builder {
 
     /// Requires ID tokens to carry `nonce` with this value. Without it, `nonce` is not checked.
     ///
-    /// A nonce belongs to one sign-in, so this fits a verifier built for that sign-in, as a
-    /// login callback can do cheaply once the key set exists, or a test.
+    /// A nonce belongs to one sign-in, so a fixed value suits tests. A login callback checks
+    /// its own nonce with a verifier on the shared key set instead: `Verifier::builder(auth0
+    /// .key_set().clone())` with the issuer, the client id as audience and
+    /// `require_claim("nonce", [nonce])`.
     pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
         self.provider.nonce = Some(nonce.into());
         self

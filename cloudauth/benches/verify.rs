@@ -287,7 +287,7 @@ async fn bench_axum(case: &Case) {
             .expect("router is ready")
             .call(request)
             .await
-            .expect("router answers");
+            .expect("router responds");
         assert!(
             response.status().is_success(),
             "{path}: {}",

@@ -7,7 +7,7 @@ use aws_lc_rs::signature::{self, VerificationAlgorithm};
 
 /// An asymmetric JWS signature algorithm (RFC 7518 section 3, RFC 8037 for `EdDSA`).
 ///
-/// `none` and the HMAC algorithms are absent on purpose: a verifier that holds public keys
+/// `none` and the HMAC algorithms are absent on purpose: a verifier that has public keys
 /// never accepts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -126,7 +126,7 @@ impl Algorithm {
         }
     }
 
-    /// The aws-lc-rs verification algorithm. RSA variants accept moduli of 2048 to 8192 bits and
+    /// Returns the aws-lc-rs verification algorithm. RSA variants accept moduli of 2048 to 8192 bits and
     /// ECDSA variants take the fixed-length `r || s` signature encoding that JWS uses.
     pub(crate) fn verification(self) -> &'static dyn VerificationAlgorithm {
         if let Some(parameters) = self.rsa_parameters() {

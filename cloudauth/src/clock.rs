@@ -29,7 +29,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until it is set or advanced, for tests.
+/// A clock that does not move until it is set or advanced, for tests.
 ///
 /// Clones share the same time, so a test can keep one handle and give another to a verifier.
 #[derive(Clone, Default)]

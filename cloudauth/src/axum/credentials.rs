@@ -4,8 +4,8 @@
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 
-/// Where tokens are read from. The `Authorization` header is always read; a cookie and a query
-/// parameter only when named.
+/// The places tokens are read from. The `Authorization` header is always read, and a cookie or
+/// a query parameter only when named.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TokenSources {
     pub(crate) cookie: Option<String>,

@@ -64,8 +64,8 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        // The clone that was polled ready handles this request; the fresh clone waits for the
-        // next one (the usual tower pattern for services that call inside a future).
+        // The clone that was polled ready handles this request, and the fresh clone waits for
+        // the next one. This is the usual tower pattern for services that call inside a future.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();

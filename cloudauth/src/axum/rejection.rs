@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorCategory, ErrorKind};
 /// A function that builds the response for a rejection, replacing the default one.
 pub type RejectionHandler = Arc<dyn Fn(AuthRejection) -> Response + Send + Sync>;
 
-/// Why a request was rejected, with the status it maps to.
+/// The reason a request was rejected, with the status it maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
@@ -63,7 +63,7 @@ impl RejectionKind {
 /// As a response it carries the status of its [`RejectionKind`], a JSON body
 /// `{"detail": "..."}` and, for 400, 401 and 403, an RFC 6750 `WWW-Authenticate: Bearer`
 /// challenge. A handler that takes `Result<Claims<T>, AuthRejection>` receives it instead, to
-/// answer in its own way.
+/// build its own response.
 #[derive(Clone)]
 pub struct AuthRejection {
     kind: RejectionKind,

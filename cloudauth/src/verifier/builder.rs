@@ -203,10 +203,12 @@ impl VerifierBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidConfiguration`](crate::ErrorKind::InvalidConfiguration) when no issuer is set, no audience is set and the
-    /// check is not skipped, an issuer, audience or required value is empty, no algorithm is
-    /// allowed, the leeway exceeds [`MAX_LEEWAY`], the maximum token length is under 64 bytes,
-    /// or a required claim is a registered claim or has no accepted value.
+    /// [`ErrorKind::InvalidConfiguration`](crate::ErrorKind::InvalidConfiguration) in these cases:
+    /// - no issuer is set, or no audience is set while the audience check is not skipped;
+    /// - an issuer, an audience or a required value is empty;
+    /// - no algorithm is allowed, or the leeway exceeds [`MAX_LEEWAY`];
+    /// - the maximum token length is under 64 bytes, or the cache settings are zero;
+    /// - a required claim is a registered claim or has no accepted value.
     pub fn build(self) -> Result<Verifier, Error> {
         self.validate()?;
 
@@ -238,12 +240,19 @@ impl VerifierBuilder {
     }
 
     fn validate(&self) -> Result<(), Error> {
+        self.validate_issuers_and_audiences()?;
+        self.validate_limits()?;
+        self.validate_required_claims()
+    }
+
+    fn validate_issuers_and_audiences(&self) -> Result<(), Error> {
         if self.issuers.is_empty() {
             return Err(Error::config("no issuer configured; call issuer()"));
         }
         if self.issuers.iter().any(String::is_empty) {
             return Err(Error::config("an issuer is empty"));
         }
+
         if self.skip_audience && !self.audiences.is_empty() {
             return Err(Error::config(
                 "audiences are configured and the audience check is skipped; choose one",
@@ -258,6 +267,10 @@ impl VerifierBuilder {
         if self.audiences.iter().any(String::is_empty) {
             return Err(Error::config("an audience is empty"));
         }
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), Error> {
         if self.algorithms.is_empty() {
             return Err(Error::config("no signature algorithm allowed"));
         }
@@ -279,6 +292,10 @@ impl VerifierBuilder {
         if self.max_token_length < 64 {
             return Err(Error::config("maximum token length is under 64 bytes"));
         }
+        Ok(())
+    }
+
+    fn validate_required_claims(&self) -> Result<(), Error> {
         for rule in &self.required {
             let name = rule.display_name();
             if rule.path.is_empty() || rule.path.iter().any(String::is_empty) {

@@ -1,8 +1,8 @@
 //! An opt-in cache of verification results, so a repeated token skips its signature check.
 //!
 //! Entries are keyed by the exact token text. A hit still checks `exp` and `nbf` against the
-//! clock and the scope requirement, and is dropped when the key that verified the token is no
-//! longer in the key set or the entry is older than the cache's time to live.
+//! clock and the scope requirement. An entry is dropped when the key that verified the token
+//! has left the key set, or when it is older than the cache's time to live.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;

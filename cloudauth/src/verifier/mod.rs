@@ -346,9 +346,9 @@ impl Verifier {
         serde_json::from_slice(payload).map_err(claims_mismatch)
     }
 
-    /// Returns the result for a cached token, or `None` to verify it in full: when it is not
-    /// cached, or its entry expired, outlived the cache's time to live, or names a key that is
-    /// no longer in the key set. The full verification then gives the right error.
+    /// Returns the result for a cached token, or `None` to verify it in full. `None` comes when
+    /// the token is not cached, or when its entry expired, outlived the cache's time to live or
+    /// names a key that left the key set. The full verification then gives the right error.
     fn cached_result<T: DeserializeOwned>(&self, token: &str) -> Option<Result<T, Error>> {
         let cache = self.inner.cache.as_ref()?;
         let entry = cache.get(token)?;

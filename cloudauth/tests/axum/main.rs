@@ -624,7 +624,7 @@ async fn send(router: Router, token: Option<&str>) -> (u16, String) {
                 .expect("request builds"),
         )
         .await
-        .expect("router answers");
+        .expect("router responds");
     let status = response.status().as_u16();
     let body = axum::body::to_bytes(response.into_body(), 1 << 16)
         .await

@@ -176,7 +176,7 @@ fn invalid_limits_are_rejected_at_build() {
     }
 }
 
-/// A fetcher that never answers.
+/// A fetcher that never responds.
 #[derive(Debug)]
 struct HangingFetcher;
 

@@ -1,5 +1,5 @@
 //! A bounded soak run, ignored by default: valid, expired and forged tokens sent concurrently
-//! over HTTP to an axum service while its issuer rotates keys. Every answer must be right, and
+//! over HTTP to an axum service while its issuer rotates keys. Every response must be right, and
 //! the service's memory must stay flat.
 //!
 //! ```sh
@@ -19,7 +19,7 @@ use cloudauth::{Algorithm, RemoteKeySet, Verifier};
 const AUDIENCE: &str = "soak-api";
 const CLIENTS: usize = 8;
 
-/// The answers of one kind of token: right and wrong, with the first wrong one.
+/// The responses to one kind of token: right and wrong, with the first wrong one.
 #[derive(Default)]
 struct Tally {
     right: AtomicU64,

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use serde::Deserializer as _;
+use serde::de::{SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorKind};
@@ -125,14 +127,41 @@ impl ScopeRequirement {
         if self.names.is_empty() {
             return Ok(());
         }
-        let granted = granted_by(claims, claim);
-        if self.is_satisfied_by(&granted) {
+        let satisfied = claims
+            .get(claim)
+            .is_some_and(|raw| self.is_satisfied_by_claim(raw));
+        if satisfied {
             return Ok(());
         }
-        Err(Error::new(ErrorKind::InsufficientScope, self.to_string())
-            .with_required_scopes(self.clone()))
+        Err(self.insufficient())
+    }
+
+    /// Checks the names that the unparsed scope claim `raw` grants, without collecting them.
+    fn is_satisfied_by_claim(&self, raw: &RawValue) -> bool {
+        // One bit per required name; longer lists, which no real route has, take the general
+        // path.
+        if self.names.len() > MATCHED_BITS {
+            return self.is_satisfied_by(&granted_names(raw));
+        }
+
+        let mut matched: u64 = 0;
+        for_each_granted(raw, |granted| {
+            for (index, name) in self.names.iter().enumerate() {
+                if name == granted {
+                    matched |= 1 << index;
+                }
+            }
+        });
+        match self.mode {
+            ScopeMatch::All => matched == u64::MAX >> (MATCHED_BITS - self.names.len()),
+            ScopeMatch::Any => matched != 0,
+        }
     }
 }
+
+/// The number of required names that [`ScopeRequirement::is_satisfied_by_claim`] tracks in
+/// one `u64`.
+const MATCHED_BITS: usize = 64;
 
 impl fmt::Display for ScopeRequirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,18 +182,45 @@ pub(crate) fn granted_by(claims: &Members<'_>, claim: &str) -> Vec<String> {
     claims.get(claim).map(granted_names).unwrap_or_default()
 }
 
-/// Reads the names a scope claim grants: a space-separated string or an array of strings.
-/// Any other JSON type grants nothing, and non-string array items are ignored.
 fn granted_names(raw: &RawValue) -> Vec<String> {
+    let mut names = Vec::new();
+    for_each_granted(raw, |name| names.push(name.to_owned()));
+    names
+}
+
+/// Calls `grant` with each name a scope claim grants: the words of a space-separated string
+/// or the strings of an array. Any other JSON type grants nothing, and non-string array items
+/// are ignored.
+fn for_each_granted(raw: &RawValue, mut grant: impl FnMut(&str)) {
     if let Some(text) = JsonStr::from_raw(raw) {
-        return text.split_ascii_whitespace().map(str::to_owned).collect();
+        text.split_ascii_whitespace().for_each(grant);
+        return;
     }
-    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).unwrap_or_default();
-    items
-        .into_iter()
-        .filter_map(JsonStr::from_raw)
-        .map(|name| name.into_owned())
-        .collect()
+    if raw.get().starts_with('[') {
+        let mut items = serde_json::Deserializer::from_str(raw.get());
+        // `raw` is valid JSON, so reading the array cannot fail.
+        let _ = items.deserialize_seq(GrantedItems(&mut grant));
+    }
+}
+
+/// Reads the items of a JSON array one at a time and passes the strings on.
+struct GrantedItems<'g, F>(&'g mut F);
+
+impl<'de, F: FnMut(&str)> Visitor<'de> for GrantedItems<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of names")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while let Some(item) = items.next_element::<&'de RawValue>()? {
+            if let Some(name) = JsonStr::from_raw(item) {
+                (self.0)(&name);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +293,33 @@ mod tests {
         ];
         for (name, requirement, payload, expected) in cases {
             assert_eq!(check(requirement, payload), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn repeated_and_many_required_names() {
+        let repeated = ScopeRequirement::all(["admin", "admin"]);
+        assert_eq!(check(&repeated, r#"{"scope":"admin"}"#), None);
+
+        // Around the 64 names that are tracked in one word, and past them.
+        for count in [1, 63, 64, 65, 70] {
+            let names: Vec<String> = (0..count).map(|index| format!("s{index}")).collect();
+            let all = ScopeRequirement::all(names.clone());
+            let every_name = format!(r#"{{"scope":"{}"}}"#, names.join(" "));
+            assert_eq!(check(&all, &every_name), None, "{count} names");
+
+            let last_missing = format!(
+                r#"{{"scope":{}}}"#,
+                serde_json::json!(names.get(..count - 1))
+            );
+            let denied = Some(ErrorKind::InsufficientScope);
+            assert_eq!(check(&all, &last_missing), denied, "{count} names");
+            let any_expected = if count == 1 { denied } else { None };
+            assert_eq!(
+                check(&ScopeRequirement::any(names), &last_missing),
+                any_expected,
+                "{count} names"
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! Checks of the registered claims (RFC 7519 section 4.1) and of configured claim values.
 
 mod time;
+mod typed;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -11,6 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::token::json::{JsonStr, Members};
 
 pub(crate) use time::{TimeRules, expiry_and_not_before};
+pub(crate) use typed::from_members;
 
 /// A claim that must be a string equal to one of a set of values.
 #[derive(Debug, Clone)]
@@ -61,8 +63,12 @@ impl ClaimRules {
         }
         self.check_audience(claims)?;
         self.time.check(claims, now)?;
-        for rule in &self.required {
-            check_required(claims, rule)?;
+        if let Some(rule) = self
+            .required
+            .iter()
+            .find(|rule| claims.get(rule.claim_name()).is_none())
+        {
+            return Err(missing(&rule.display_name()));
         }
         if let Some(max_chars) = self.subject_max_chars {
             check_subject(claims, max_chars)?;
@@ -118,12 +124,18 @@ fn check_subject(claims: &Members<'_>, max_chars: usize) -> Result<(), Error> {
 }
 
 fn check_required(claims: &Members<'_>, rule: &RequiredClaim) -> Result<(), Error> {
-    let value = match rule.path.as_slice() {
-        [name] => required_string(claims, name)?.into_owned(),
-        [name, members @ ..] => nested_string(claims, name, members, &rule.display_name())?,
-        [] => return Ok(()),
+    let accepted = match rule.path.as_slice() {
+        [name] => {
+            let value = required_string(claims, name)?;
+            rule.values.iter().any(|accepted| *accepted == value)
+        }
+        [name, members @ ..] => {
+            let value = nested_string(claims, name, members, &rule.display_name())?;
+            rule.values.contains(&value)
+        }
+        [] => true,
     };
-    if rule.values.contains(&value) {
+    if accepted {
         return Ok(());
     }
     Err(Error::new(

@@ -15,6 +15,9 @@ use serde_json::value::RawValue;
 /// Above this many members, duplicates are found through a hash set instead of pairwise.
 const PAIRWISE_LIMIT: usize = 16;
 
+/// Room for the members of a typical token payload, so parsing one allocates once.
+const INITIAL_CAPACITY: usize = 16;
+
 /// The members of one JSON object, in document order, with their values left unparsed.
 pub(crate) struct Members<'a> {
     entries: Vec<(Cow<'a, str>, &'a RawValue)>,
@@ -30,7 +33,19 @@ impl<'a> Members<'a> {
     ///
     /// Fails when `json` is not a single JSON object or names a member twice.
     pub(crate) fn parse(json: &'a [u8]) -> Result<Self, ObjectError> {
-        let members: Self = serde_json::from_slice(json).map_err(ObjectError::json)?;
+        match std::str::from_utf8(json) {
+            Ok(text) => Self::parse_str(text),
+            // serde_json's byte reader reports where the input stops being UTF-8.
+            Err(_) => Err(serde_json::from_slice::<Self>(json)
+                .err()
+                .map_or(ObjectError::NotUtf8, ObjectError::json)),
+        }
+    }
+
+    /// Parses `json` as one JSON object, like [`Members::parse`]. Reading from a `str` spares
+    /// serde_json a UTF-8 check of every string and raw value.
+    pub(crate) fn parse_str(json: &'a str) -> Result<Self, ObjectError> {
+        let members: Self = serde_json::from_str(json).map_err(ObjectError::json)?;
         match members.duplicate() {
             Some(name) => Err(ObjectError::Duplicate(Quoted(name).to_string())),
             None => Ok(members),
@@ -94,7 +109,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(INITIAL_CAPACITY));
         while let Some(JsonStr(name)) = map.next_key()? {
             let value: &'de RawValue = map.next_value()?;
             entries.push((name, value));
@@ -110,6 +125,8 @@ pub(crate) enum ObjectError {
     Json(JsonError),
     /// A member name that occurs twice, quoted and shortened.
     Duplicate(String),
+    /// Bytes that are not UTF-8.
+    NotUtf8,
 }
 
 impl ObjectError {
@@ -123,6 +140,7 @@ impl fmt::Display for ObjectError {
         match self {
             Self::Json(error) => error.fmt(f),
             Self::Duplicate(name) => write!(f, "duplicate member name {name}"),
+            Self::NotUtf8 => f.write_str("not UTF-8"),
         }
     }
 }
@@ -141,6 +159,18 @@ pub(crate) struct JsonError {
     /// The name of a missing field of the caller's type, which comes from that type and not
     /// from the input.
     missing_field: Option<String>,
+    /// The member whose value failed, quoted and shortened, when only that value was read.
+    member: Option<String>,
+}
+
+impl JsonError {
+    /// Records that the error lies in the value of member `name`, read on its own; the line and
+    /// column then count from the start of that value and are left out.
+    pub(crate) fn in_member(mut self, name: &str) -> Self {
+        self.member = Some(Quoted(name).to_string());
+        self.line = 0;
+        self
+    }
 }
 
 impl From<serde_json::Error> for JsonError {
@@ -155,6 +185,7 @@ impl From<serde_json::Error> for JsonError {
             line: error.line(),
             column: error.column(),
             missing_field,
+            member: None,
         }
     }
 }
@@ -162,6 +193,9 @@ impl From<serde_json::Error> for JsonError {
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use serde_json::error::Category;
+        if let Some(member) = &self.member {
+            write!(f, "claim {member}: ")?;
+        }
         if let Some(field) = &self.missing_field {
             return write!(f, "missing field \"{field}\"");
         }
@@ -188,6 +222,9 @@ impl<'a> JsonStr<'a> {
     pub(crate) fn from_raw(raw: &'a RawValue) -> Option<Cow<'a, str>> {
         // `raw` is valid JSON, so a quoted text without backslashes is the string itself.
         let text = raw.get();
+        if !text.starts_with('"') {
+            return None;
+        }
         if let Some(inner) = text
             .strip_prefix('"')
             .and_then(|rest| rest.strip_suffix('"'))

@@ -76,11 +76,13 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Segments<'_>, Error> 
     })
 }
 
-/// Decodes one segment as unpadded base64url; padding and non-zero trailing bits are rejected.
-pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|source| Error::malformed(format!("{name} is not base64url")).with_source(source))
+/// Decodes one segment as unpadded base64url text; padding, non-zero trailing bits and bytes
+/// that are not UTF-8 are rejected.
+pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<String, Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|source| {
+        Error::malformed(format!("{name} is not base64url")).with_source(source)
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::malformed(format!("{name} is not UTF-8 text")))
 }
 
 /// Decodes the signature into `buffer` and returns its length.
@@ -113,7 +115,7 @@ pub(crate) fn decode_signature(
 /// string `alg` and, when present, a string `kid`; [`ErrorKind::DisallowedAlgorithm`] for `none`,
 /// HMAC and unknown algorithms; [`ErrorKind::CriticalHeader`] when `crit` is present. The
 /// members `jwk`, `jku`, `x5u` and `x5c` are ignored: keys never come from the token.
-pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
+pub(crate) fn parse_header(json: &str) -> Result<Header<'_>, Error> {
     let members = parse_object(json, "token header")?;
 
     let Some(alg) = members.get("alg") else {
@@ -145,7 +147,7 @@ pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
 }
 
 /// Checks the header of an unsigned token: `alg` exactly `none` and no `crit`.
-pub(crate) fn parse_unsigned_header(json: &[u8]) -> Result<(), Error> {
+pub(crate) fn parse_unsigned_header(json: &str) -> Result<(), Error> {
     let members = parse_object(json, "token header")?;
     let alg = members.get("alg").and_then(JsonStr::from_raw);
     if alg.as_deref() != Some("none") {
@@ -164,14 +166,15 @@ pub(crate) fn parse_unsigned_header(json: &[u8]) -> Result<(), Error> {
 }
 
 /// Parses a decoded header or payload as a JSON object without duplicate member names.
-pub(crate) fn parse_object<'a>(json: &'a [u8], what: &'static str) -> Result<Members<'a>, Error> {
-    Members::parse(json).map_err(|error| match error {
+pub(crate) fn parse_object<'a>(json: &'a str, what: &'static str) -> Result<Members<'a>, Error> {
+    Members::parse_str(json).map_err(|error| match error {
         ObjectError::Duplicate(name) => {
             Error::malformed(format!("{what} has a duplicate member name {name}"))
         }
         ObjectError::Json(source) => {
             Error::malformed(format!("{what} is not a JSON object")).with_source(source)
         }
+        ObjectError::NotUtf8 => Error::malformed(format!("{what} is not UTF-8 text")),
     })
 }
 

@@ -293,7 +293,7 @@ impl Verifier {
         self.check_claims(&claims, &payload, None)
     }
 
-    fn check_header<'h>(&self, header_json: &'h [u8]) -> Result<Header<'h>, Error> {
+    fn check_header<'h>(&self, header_json: &'h str) -> Result<Header<'h>, Error> {
         let header = token::parse_header(header_json)?;
         if !self.inner.algorithms.contains(header.alg) {
             return Err(Error::new(
@@ -315,7 +315,7 @@ impl Verifier {
     fn check_claims<T: DeserializeOwned>(
         &self,
         claims: &Members<'_>,
-        payload: &[u8],
+        payload: &str,
         accepted: Option<Accepted<'_>>,
     ) -> Result<T, Error> {
         let now = self.inner.clock.now_unix();
@@ -341,9 +341,16 @@ impl Verifier {
             scopes.check(claims, &self.inner.scope_claim)?;
         }
 
-        // One pass over the payload, which the checks above showed to be a JSON object without
-        // duplicate members.
-        serde_json::from_slice(payload).map_err(claims_mismatch)
+        // The members were split once for the checks above; only the values `T` asks for are
+        // parsed again.
+        claims::from_members(claims, payload).map_err(|mismatch| {
+            let source = JsonError::from(mismatch.source);
+            let source = match &mismatch.member {
+                Some(member) => source.in_member(member),
+                None => source,
+            };
+            mismatch_error(source)
+        })
     }
 
     /// Returns the result for a cached token, or `None` to verify it in full. `None` comes when
@@ -370,7 +377,7 @@ impl Verifier {
         {
             return Some(Err(scopes.insufficient()));
         }
-        Some(serde_json::from_slice(&entry.payload).map_err(claims_mismatch))
+        Some(serde_json::from_str(&entry.payload).map_err(claims_mismatch))
     }
 
     /// Returns `true` when the key that verified a cached token is still in the key set.
@@ -392,7 +399,7 @@ impl Verifier {
 /// A token whose signature verified, with what its cache entry needs.
 struct Accepted<'a> {
     token: &'a str,
-    payload: &'a [u8],
+    payload: &'a str,
     kid: Option<&'a str>,
     alg: Algorithm,
     key: u64,
@@ -401,7 +408,10 @@ struct Accepted<'a> {
 /// Builds the error for claims that do not fit the caller's type. The message names a missing
 /// field or the position of the mismatch, never a value from the token.
 pub(crate) fn claims_mismatch(source: serde_json::Error) -> Error {
-    let source = JsonError::from(source);
+    mismatch_error(JsonError::from(source))
+}
+
+fn mismatch_error(source: JsonError) -> Error {
     Error::new(
         ErrorKind::InvalidClaims,
         format!("token claims do not match the expected type: {source}"),

@@ -108,7 +108,8 @@ impl Json {
     }
 }
 
-fn name() -> impl Strategy<Value = String> {
+/// Generates a member name: one the parsers look for, or any text.
+pub(crate) fn name() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(NAMES).prop_map(str::to_owned),
         1 => any::<String>(),

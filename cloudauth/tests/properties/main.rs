@@ -20,3 +20,4 @@ mod key_set;
 mod limits;
 mod tampering;
 mod token;
+mod typed;

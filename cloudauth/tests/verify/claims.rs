@@ -357,6 +357,11 @@ fn claims_not_fitting_type_are_invalid() {
         .expect_err("sub is a string");
     assert_eq!(error.kind(), ErrorKind::InvalidClaims);
     assert!(error.is_token_error());
+    // The claim is named; its value, which comes from the token, is not shown.
+    assert_eq!(
+        error.to_string(),
+        "token claims do not match the expected type: claim \"sub\": unexpected JSON type or value"
+    );
 }
 
 #[test]

@@ -1,0 +1,133 @@
+//! Claims read into the caller's type equal what serde_json reads from the whole payload: for
+//! maps, structs with optional, flattened and unknown fields, untagged enums, raw JSON, and
+//! types that no JSON object fits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+
+use cloudauth::testing::TokenBuilder;
+use cloudauth::{ErrorKind, Verifier};
+use proptest::prelude::*;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::common::{AUDIENCE, ISSUER, NOW, config, keys, verifier};
+use crate::json::{self, Json};
+
+/// Names the verifier checks; generated members leave them alone so the tokens verify.
+const CHECKED: &[&str] = &["iss", "aud", "exp", "nbf", "iat", "auth_time"];
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Optional {
+    iss: String,
+    exp: i64,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    scope: Option<Value>,
+    #[serde(default)]
+    kid: Option<i64>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Flattened {
+    iss: String,
+    #[serde(default)]
+    alg: Option<Value>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Closed {
+    iss: String,
+    aud: String,
+    exp: i64,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Either {
+    Scoped { scope: String, iss: String },
+    Other(BTreeMap<String, Value>),
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Renamed {
+    #[serde(rename = "iss")]
+    issuer: String,
+    #[serde(rename = "typ", default)]
+    kind: Option<String>,
+}
+
+/// Generates claims that pass every check, followed by members of any name and value.
+fn payload() -> impl Strategy<Value = String> {
+    let members = prop::collection::vec((json::name(), json::value()), 0..8);
+    members.prop_map(|members| {
+        let mut object = vec![
+            ("iss".to_owned(), Json::Text(ISSUER.to_owned())),
+            ("aud".to_owned(), Json::Text(AUDIENCE.to_owned())),
+            ("exp".to_owned(), Json::Integer(NOW + 600)),
+        ];
+        for (name, value) in members {
+            let taken = object.iter().any(|(other, _)| *other == name);
+            if !taken && !CHECKED.contains(&name.as_str()) {
+                object.push((name, value));
+            }
+        }
+        Json::Object(object).to_text()
+    })
+}
+
+/// Checks that `verifier` and serde_json agree on reading `payload` as `T`.
+fn agree<T>(verifier: &Verifier, token: &str, payload: &str) -> Result<(), TestCaseError>
+where
+    T: DeserializeOwned + PartialEq + Debug,
+{
+    let ours = verifier.verify::<T>(token);
+    let theirs = serde_json::from_str::<T>(payload);
+    let name = std::any::type_name::<T>();
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs)) => prop_assert_eq!(ours, theirs, "{}", name),
+        (Err(error), Err(_)) => prop_assert_eq!(error.kind(), ErrorKind::InvalidClaims, "{}", name),
+        (ours, theirs) => prop_assert!(
+            false,
+            "{name}: cloudauth gave {:?}, serde_json {:?}",
+            ours.map(|_| ()),
+            theirs.map(|_| ())
+        ),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn typed_claims_match_serde_json(payload in payload()) {
+        let token = TokenBuilder::new().raw_payload(&payload).sign(&keys()[2]);
+        let verifier = verifier();
+
+        agree::<Value>(&verifier, &token, &payload)?;
+        agree::<Map<String, Value>>(&verifier, &token, &payload)?;
+        agree::<HashMap<String, Value>>(&verifier, &token, &payload)?;
+        agree::<BTreeMap<String, String>>(&verifier, &token, &payload)?;
+        agree::<Option<Map<String, Value>>>(&verifier, &token, &payload)?;
+        agree::<Optional>(&verifier, &token, &payload)?;
+        agree::<Flattened>(&verifier, &token, &payload)?;
+        agree::<Closed>(&verifier, &token, &payload)?;
+        agree::<Either>(&verifier, &token, &payload)?;
+        agree::<Renamed>(&verifier, &token, &payload)?;
+        agree::<IgnoredAny>(&verifier, &token, &payload)?;
+        agree::<Vec<Value>>(&verifier, &token, &payload)?;
+        agree::<(String,)>(&verifier, &token, &payload)?;
+        agree::<String>(&verifier, &token, &payload)?;
+        agree::<()>(&verifier, &token, &payload)?;
+
+        let raw: Box<RawValue> = verifier.verify(&token).expect("the token verifies");
+        prop_assert_eq!(raw.get(), payload.as_str());
+    }
+}

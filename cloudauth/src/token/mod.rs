@@ -85,6 +85,38 @@ pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<String
     String::from_utf8(bytes).map_err(|_| Error::malformed(format!("{name} is not UTF-8 text")))
 }
 
+/// The size of a [`HeaderBuffer`]: room for the decoded form of [`MAX_STACK_HEADER_LEN`]
+/// characters.
+pub(crate) const HEADER_BUFFER_LEN: usize = 384;
+
+/// The longest header segment that [`decode_header`] decodes on the stack. Longer headers,
+/// such as those that carry a certificate chain, are decoded onto the heap.
+const MAX_STACK_HEADER_LEN: usize = HEADER_BUFFER_LEN / 3 * 4;
+
+/// A stack buffer for a decoded header.
+pub(crate) type HeaderBuffer = [u8; HEADER_BUFFER_LEN];
+
+/// Decodes the header segment like [`decode_segment`], into `buffer` when it fits.
+pub(crate) fn decode_header<'b>(
+    segment: &str,
+    buffer: &'b mut HeaderBuffer,
+) -> Result<Cow<'b, str>, Error> {
+    const NAME: &str = "token header";
+    if segment.len() > MAX_STACK_HEADER_LEN {
+        return decode_segment(segment, NAME).map(Cow::Owned);
+    }
+
+    let length = URL_SAFE_NO_PAD
+        .decode_slice(segment, buffer)
+        .map_err(|source| {
+            Error::malformed(format!("{NAME} is not base64url")).with_source(source)
+        })?;
+    let bytes = buffer.get(..length).unwrap_or_default();
+    std::str::from_utf8(bytes)
+        .map(Cow::Borrowed)
+        .map_err(|_| Error::malformed(format!("{NAME} is not UTF-8 text")))
+}
+
 /// Decodes the signature into `buffer` and returns its length.
 pub(crate) fn decode_signature(
     segment: &str,

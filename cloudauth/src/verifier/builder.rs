@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::cache::TokenCache;
+use super::header::HeaderMemo;
 use super::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LENGTH, Inner, KeySource, MAX_LEEWAY, Verifier};
 use crate::algorithm::Algorithm;
 use crate::claims::{ClaimRules, RequiredClaim, TimeRules};
@@ -233,6 +234,7 @@ impl VerifierBuilder {
                 cache: self
                     .cache
                     .map(|(entries, ttl)| TokenCache::new(entries, seconds(ttl))),
+                headers: HeaderMemo::default(),
                 clock: self.clock,
             }),
             scopes: self.scopes,

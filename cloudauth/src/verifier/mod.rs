@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 mod builder;
 mod cache;
+mod header;
 
 pub use builder::{DEFAULT_CACHE_TTL, VerifierBuilder};
 
@@ -20,8 +21,11 @@ use crate::remote::RemoteKeySet;
 use crate::scope::{self, ScopeRequirement};
 use crate::token::json::JsonError;
 use crate::token::json::Members;
-use crate::token::{self, Header, SIGNATURE_BUFFER_LEN, Segments, SignatureBuffer};
+use crate::token::{
+    self, HEADER_BUFFER_LEN, Header, HeaderBuffer, SIGNATURE_BUFFER_LEN, Segments, SignatureBuffer,
+};
 use cache::{Entry, TokenCache};
+use header::HeaderMemo;
 
 /// The default leeway for `exp`, `nbf` and `iat`: 60 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -110,6 +114,7 @@ struct Inner {
     rules: ClaimRules,
     scope_claim: String,
     cache: Option<TokenCache>,
+    headers: HeaderMemo,
     clock: Arc<dyn Clock>,
 }
 
@@ -148,8 +153,19 @@ impl Verifier {
         if let Some(cached) = self.cached_result(token) {
             return cached;
         }
-        let header_json = token::decode_segment(segments.header, "token header")?;
-        let header = self.check_header(&header_json)?;
+        let memo = self.inner.headers.load();
+        let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
+        let header_json;
+        let (header, remembered) = match memo
+            .as_deref()
+            .and_then(|memo| memo.header_for(segments.header))
+        {
+            Some(header) => (header, true),
+            None => {
+                header_json = token::decode_header(segments.header, &mut header_buffer)?;
+                (self.check_header(&header_json)?, false)
+            }
+        };
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
         let kid = header.kid.as_deref();
@@ -177,6 +193,9 @@ impl Verifier {
             }
         };
 
+        if !remembered {
+            self.inner.headers.remember(segments.header, &header);
+        }
         let accepted = Accepted {
             token,
             payload: &payload,
@@ -203,8 +222,19 @@ impl Verifier {
         if let Some(cached) = self.cached_result(token) {
             return cached;
         }
-        let header_json = token::decode_segment(segments.header, "token header")?;
-        let header = self.check_header(&header_json)?;
+        let memo = self.inner.headers.load();
+        let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
+        let header_json;
+        let (header, remembered) = match memo
+            .as_deref()
+            .and_then(|memo| memo.header_for(segments.header))
+        {
+            Some(header) => (header, true),
+            None => {
+                header_json = token::decode_header(segments.header, &mut header_buffer)?;
+                (self.check_header(&header_json)?, false)
+            }
+        };
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
         let kid = header.kid.as_deref();
@@ -241,6 +271,9 @@ impl Verifier {
             }
         };
 
+        if !remembered {
+            self.inner.headers.remember(segments.header, &header);
+        }
         let accepted = Accepted {
             token,
             payload: &payload,

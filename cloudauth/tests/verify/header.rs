@@ -2,7 +2,10 @@ use cloudauth::ErrorKind;
 use cloudauth::testing::{TestKey, b64};
 use serde_json::json;
 
-use crate::common::{builder, case, rsa_key, run_cases, valid, verifier};
+use crate::common::{
+    AUDIENCE, ISSUER, NOW, builder, case, ec_key, other_rsa_key, outcome, rsa_key, run_cases,
+    valid, verifier,
+};
 
 #[test]
 fn token_structure_is_checked() {
@@ -208,9 +211,7 @@ fn kid_may_be_optional() {
         case("no kid", valid().remove_header("kid").sign(rsa_key()), None),
         case(
             "no kid, signed by an unknown key",
-            valid()
-                .remove_header("kid")
-                .sign(crate::common::other_rsa_key()),
+            valid().remove_header("kid").sign(other_rsa_key()),
             Some(ErrorKind::InvalidSignature),
         ),
     ];
@@ -288,9 +289,88 @@ fn default_maximum_length_is_16_kib() {
     let at_limit = token_of_length(16 * 1024);
     let over_limit = token_of_length(16 * 1024 + 1);
 
-    assert_eq!(crate::common::outcome(&verifier, &at_limit), None);
+    assert_eq!(outcome(&verifier, &at_limit), None);
     assert_eq!(
-        crate::common::outcome(&verifier, &over_limit),
+        outcome(&verifier, &over_limit),
         Some(ErrorKind::TokenTooLong)
+    );
+}
+
+/// Splits `token` at its first dot, into the header segment and the rest.
+fn header_segment(token: &str) -> &str {
+    token.split('.').next().expect("header segment")
+}
+
+#[test]
+fn remembered_header_leaves_every_other_check_in_place() {
+    let verifier = verifier();
+    let first = valid().sign(rsa_key());
+    assert_eq!(outcome(&verifier, &first), None);
+
+    // Each of these tokens repeats the first token's header segment byte for byte.
+    let signature = first.rsplit('.').next().expect("signature");
+    let other_payload = b64(json!({ "iss": ISSUER, "aud": AUDIENCE, "exp": NOW + 60 })
+        .to_string()
+        .as_bytes());
+    let cases = [
+        (
+            "other payload, first signature",
+            format!("{}.{other_payload}.{signature}", header_segment(&first)),
+            Some(ErrorKind::InvalidSignature),
+        ),
+        (
+            "signed by a key outside the set",
+            valid().sign(other_rsa_key()),
+            Some(ErrorKind::InvalidSignature),
+        ),
+        (
+            "expired",
+            valid().claim("exp", NOW - 600).sign(rsa_key()),
+            Some(ErrorKind::Expired),
+        ),
+        (
+            "other issuer",
+            valid().claim("iss", "https://other.test").sign(rsa_key()),
+            Some(ErrorKind::InvalidIssuer),
+        ),
+        ("the first token again", first.clone(), None),
+    ];
+    for (name, token, expected) in cases {
+        assert_eq!(header_segment(&token), header_segment(&first), "{name}");
+        assert_eq!(outcome(&verifier, &token), expected, "{name}");
+    }
+
+    // A token with another header is read in full, and the first one still verifies after it.
+    let ec_token = valid().sign(ec_key());
+    assert_ne!(header_segment(&ec_token), header_segment(&first));
+    assert_eq!(outcome(&verifier, &ec_token), None);
+    let critical = valid().header("crit", json!(["exp"])).sign(rsa_key());
+    assert_eq!(
+        outcome(&verifier, &critical),
+        Some(ErrorKind::CriticalHeader)
+    );
+    assert_eq!(outcome(&verifier, &first), None);
+}
+
+#[test]
+fn remembered_header_is_not_shared_with_a_stricter_verifier() {
+    let rsa_and_ec = verifier();
+    let ec_only = builder()
+        .algorithms([cloudauth::Algorithm::ES256])
+        .build()
+        .expect("verifier builds");
+    let token = valid().sign(rsa_key());
+
+    assert_eq!(outcome(&rsa_and_ec, &token), None);
+    assert_eq!(
+        outcome(&ec_only, &token),
+        Some(ErrorKind::DisallowedAlgorithm)
+    );
+    assert_eq!(
+        outcome(
+            &ec_only.with_scopes(cloudauth::ScopeRequirement::all(["x"])),
+            &token
+        ),
+        Some(ErrorKind::DisallowedAlgorithm)
     );
 }

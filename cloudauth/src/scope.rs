@@ -100,22 +100,6 @@ impl ScopeRequirement {
         }
     }
 
-    /// Checks the names granted by `claim` in claims that were already parsed.
-    #[cfg(feature = "axum")]
-    pub(crate) fn check_json(&self, claims: &serde_json::Value, claim: &str) -> Result<(), Error> {
-        let granted: Vec<&str> = match claims.get(claim) {
-            Some(serde_json::Value::String(text)) => text.split_ascii_whitespace().collect(),
-            Some(serde_json::Value::Array(items)) => {
-                items.iter().filter_map(serde_json::Value::as_str).collect()
-            }
-            _ => Vec::new(),
-        };
-        if self.is_satisfied_by(&granted) {
-            return Ok(());
-        }
-        Err(self.insufficient())
-    }
-
     /// Returns the error for a token that lacks these scopes.
     pub(crate) fn insufficient(&self) -> Error {
         Error::new(ErrorKind::InsufficientScope, self.to_string())
@@ -174,6 +158,23 @@ impl fmt::Display for ScopeRequirement {
             "insufficient scope, requires {mode} \"{}\"",
             self.names.join(" ")
         )
+    }
+}
+
+/// Scope requirements that a request must meet beside its verifier's own: those of a layer and
+/// of an extractor.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ExtraScopes<'a> {
+    /// The requirements a layer adds.
+    pub(crate) layer: &'a [ScopeRequirement],
+    /// The requirement an extractor adds.
+    pub(crate) extractor: Option<&'a ScopeRequirement>,
+}
+
+impl<'a> ExtraScopes<'a> {
+    /// Returns every requirement, the layer's first.
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a ScopeRequirement> {
+        self.layer.iter().chain(self.extractor)
     }
 }
 

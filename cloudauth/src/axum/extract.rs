@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use super::credentials::Credentials;
 use super::rejection::{AuthRejection, RejectionKind};
 use super::{Access, Id, TokenKind, TokenVerifier, VerifierFromState};
-use crate::scope::ScopeRequirement;
-use crate::verifier::Verifier;
+use crate::scope::{ExtraScopes, ScopeRequirement};
+use crate::verifier::{Payload, Verifier};
 
 /// Claims without a type: the JSON object of the payload.
 pub type RawClaims = Map<String, Value>;
@@ -46,18 +46,18 @@ pub trait ScopeSpec: Send + Sync + 'static {
     fn requirement() -> &'static ScopeRequirement;
 }
 
-/// Claims that a layer or an earlier extractor verified, left in the request extensions with
-/// the verifier that checked them.
+/// The payload of a token that a layer or an earlier extractor verified, left in the request
+/// extensions with the verifier that checked it.
 pub(crate) struct Verified<K> {
-    claims: Arc<Value>,
+    payload: Arc<str>,
     verifier: Verifier,
     kind: PhantomData<K>,
 }
 
 impl<K> Verified<K> {
-    pub(crate) fn new(claims: Arc<Value>, verifier: Verifier) -> Self {
+    pub(crate) fn new(payload: Arc<str>, verifier: Verifier) -> Self {
         Self {
-            claims,
+            payload,
             verifier,
             kind: PhantomData,
         }
@@ -67,7 +67,7 @@ impl<K> Verified<K> {
 impl<K> Clone for Verified<K> {
     fn clone(&self) -> Self {
         Self {
-            claims: Arc::clone(&self.claims),
+            payload: Arc::clone(&self.payload),
             verifier: self.verifier.clone(),
             kind: PhantomData,
         }
@@ -91,42 +91,46 @@ fn resolve<K: TokenKind>(
     })
 }
 
-/// Returns the claims of the request's token as `verifier` accepts them. Claims that a layer
-/// verified with the same rules are reused, with this verifier's scopes checked on them;
-/// otherwise the token is verified. `Ok(None)` means no token was sent.
-pub(crate) async fn authenticate<K: TokenKind>(
+/// Returns the claims of the request's token as `verifier` accepts them, with the scopes of
+/// its layer and `required` by the extractor. A payload that a layer verified with the same
+/// rules is read again with this verifier's scopes checked on it; otherwise the token is
+/// verified. `Ok(None)` means no token was sent.
+async fn authenticate<K: TokenKind, T: DeserializeOwned>(
     parts: &mut Parts,
     verifier: &TokenVerifier<K>,
-) -> Result<Option<Arc<Value>>, AuthRejection> {
+    required: Option<&ScopeRequirement>,
+) -> Result<Option<T>, AuthRejection> {
+    let extra = ExtraScopes {
+        layer: &verifier.extra_scopes,
+        extractor: required,
+    };
     let reusable = parts
         .extensions
         .get::<Verified<K>>()
-        .filter(|verified| verified.verifier.has_same_rules(&verifier.verifier))
-        .map(|verified| Arc::clone(&verified.claims));
-    if let Some(claims) = reusable {
-        if let Some(own) = verifier.verifier.scope_requirement() {
-            verifier.check_scopes(&claims, own)?;
-        }
-        for extra in verifier.extra_scopes.iter() {
-            verifier.check_scopes(&claims, extra)?;
-        }
+        .filter(|verified| verified.verifier.has_same_rules(&verifier.verifier));
+    if let Some(verified) = reusable {
+        let claims = verifier
+            .verifier
+            .claims_from_payload(&verified.payload, extra)
+            .map_err(|error| verifier.reject(AuthRejection::from_error(error)))?;
         return Ok(Some(claims));
     }
 
-    let claims = verify_request(parts, verifier).await?;
-    if let Some(claims) = &claims {
-        let verified = Verified::<K>::new(Arc::clone(claims), verifier.verifier.clone());
-        parts.extensions.insert(verified);
-    }
-    Ok(claims)
+    let Some((claims, payload)) = verify_request::<K, T>(parts, verifier, extra).await? else {
+        return Ok(None);
+    };
+    let verified = Verified::<K>::new(payload.into_shared(), verifier.verifier.clone());
+    parts.extensions.insert(verified);
+    Ok(Some(claims))
 }
 
 /// Reads the token of `parts` and verifies it with `verifier`, including its scopes and the
-/// extra requirements of its layer.
-pub(crate) async fn verify_request<K: TokenKind>(
+/// `extra` ones, and returns the claims as `T` with the decoded payload.
+pub(crate) async fn verify_request<K: TokenKind, T: DeserializeOwned>(
     parts: &Parts,
     verifier: &TokenVerifier<K>,
-) -> Result<Option<Arc<Value>>, AuthRejection> {
+    extra: ExtraScopes<'_>,
+) -> Result<Option<(T, Payload)>, AuthRejection> {
     let token = match verifier.options.sources.find(parts) {
         Credentials::Missing => return Ok(None),
         Credentials::Invalid(reason) => {
@@ -135,43 +139,35 @@ pub(crate) async fn verify_request<K: TokenKind>(
         Credentials::Token(token) => token,
     };
 
-    let claims = match verifier.verifier.verify_async::<Value>(&token).await {
-        Ok(claims) => Arc::new(claims),
-        Err(error) => return Err(verifier.reject(AuthRejection::from_error(error))),
-    };
-    for extra in verifier.extra_scopes.iter() {
-        verifier.check_scopes(&claims, extra)?;
+    match verifier
+        .verifier
+        .verify_async_with::<T>(&token, extra)
+        .await
+    {
+        Ok(verified) => Ok(Some(verified)),
+        Err(error) => Err(verifier.reject(AuthRejection::from_error(error))),
     }
-    Ok(Some(claims))
 }
 
 /// Authenticates the request and converts its claims into `T`; `Ok(None)` means no token.
 async fn extract<K: TokenKind, T: DeserializeOwned>(
     parts: &mut Parts,
     from_state: Option<TokenVerifier<K>>,
-) -> Result<Option<(T, TokenVerifier<K>)>, AuthRejection> {
+    required: Option<&ScopeRequirement>,
+) -> Result<Option<T>, AuthRejection> {
     let verifier = resolve(parts, from_state)?;
-    match authenticate::<K>(parts, &verifier).await? {
-        None => Ok(None),
-        Some(claims) => {
-            let converted = T::deserialize(&*claims).map_err(|source| {
-                verifier.reject(AuthRejection::from_error(crate::verifier::claims_mismatch(
-                    source,
-                )))
-            })?;
-            Ok(Some((converted, verifier)))
-        }
-    }
+    authenticate::<K, T>(parts, &verifier, required).await
 }
 
-/// Returns the claims, or the missing-credentials rejection of `verifier`.
+/// Returns the claims, or the missing-credentials rejection of the verifier.
 async fn require<K: TokenKind, T: DeserializeOwned>(
     parts: &mut Parts,
     from_state: Option<TokenVerifier<K>>,
-) -> Result<(T, TokenVerifier<K>), AuthRejection> {
-    let verifier = resolve(parts, from_state.clone())?;
-    match extract::<K, T>(parts, from_state).await? {
-        Some(found) => Ok(found),
+    required: Option<&ScopeRequirement>,
+) -> Result<T, AuthRejection> {
+    let verifier = resolve(parts, from_state)?;
+    match authenticate::<K, T>(parts, &verifier, required).await? {
+        Some(claims) => Ok(claims),
         None => Err(verifier.missing()),
     }
 }
@@ -184,7 +180,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (claims, _) = require::<Access, T>(parts, state.token_verifier()).await?;
+        let claims = require::<Access, T>(parts, state.token_verifier(), None).await?;
         Ok(Claims(claims))
     }
 }
@@ -200,8 +196,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let claims = extract::<Access, T>(parts, state.token_verifier()).await?;
-        Ok(claims.map(|(claims, _)| Claims(claims)))
+        let claims = extract::<Access, T>(parts, state.token_verifier(), None).await?;
+        Ok(claims.map(Claims))
     }
 }
 
@@ -213,7 +209,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (claims, _) = require::<Id, T>(parts, state.token_verifier()).await?;
+        let claims = require::<Id, T>(parts, state.token_verifier(), None).await?;
         Ok(CurrentUser(claims))
     }
 }
@@ -229,8 +225,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let claims = extract::<Id, T>(parts, state.token_verifier()).await?;
-        Ok(claims.map(|(claims, _)| CurrentUser(claims)))
+        let claims = extract::<Id, T>(parts, state.token_verifier(), None).await?;
+        Ok(claims.map(CurrentUser))
     }
 }
 
@@ -243,13 +239,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (claims, verifier) = require::<Access, Value>(parts, state.token_verifier()).await?;
-        verifier.check_scopes(&claims, R::requirement())?;
-        let claims = T::deserialize(&claims).map_err(|source| {
-            verifier.reject(AuthRejection::from_error(crate::verifier::claims_mismatch(
-                source,
-            )))
-        })?;
+        let required = Some(R::requirement());
+        let claims = require::<Access, T>(parts, state.token_verifier(), required).await?;
         Ok(Scoped {
             claims,
             requirement: PhantomData,

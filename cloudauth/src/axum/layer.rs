@@ -11,9 +11,12 @@ use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use serde::de::IgnoredAny;
+
 use super::credentials::is_preflight;
 use super::extract::{Verified, verify_request};
 use super::{TokenKind, TokenVerifier};
+use crate::scope::ExtraScopes;
 
 /// A layer that rejects requests without a valid token of kind `K`, and the scopes its
 /// verifier requires, before they reach the handler. Build it with [`TokenVerifier::require`]
@@ -77,14 +80,20 @@ where
             }
 
             let (mut parts, body) = request.into_parts();
-            let claims = match verify_request(&parts, &verifier).await {
-                Ok(Some(claims)) => claims,
+            let extra = ExtraScopes {
+                layer: &verifier.extra_scopes,
+                extractor: None,
+            };
+            // The layer needs no claims of its own: the payload is left for the extractors.
+            let verified = verify_request::<K, IgnoredAny>(&parts, &verifier, extra).await;
+            let payload = match verified {
+                Ok(Some((_, payload))) => payload.into_shared(),
                 Ok(None) => return Ok(verifier.missing().into_response()),
                 Err(rejection) => return Ok(rejection.into_response()),
             };
             parts
                 .extensions
-                .insert(Verified::<K>::new(claims, verifier.verifier.clone()));
+                .insert(Verified::<K>::new(payload, verifier.verifier.clone()));
             // A verifier that an outer layer or extension provides keeps its place, so this
             // layer never loosens the rules that extractors apply.
             if parts.extensions.get::<TokenVerifier<K>>().is_none() {

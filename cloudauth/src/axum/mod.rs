@@ -210,17 +210,6 @@ impl<K: TokenKind> TokenVerifier<K> {
             "no bearer token",
         ))
     }
-
-    /// Checks `requirement` against claims, reading the verifier's scope claim.
-    pub(crate) fn check_scopes(
-        &self,
-        claims: &serde_json::Value,
-        requirement: &ScopeRequirement,
-    ) -> Result<(), AuthRejection> {
-        requirement
-            .check_json(claims, self.verifier.scope_claim())
-            .map_err(|error| self.reject(AuthRejection::from_error(error)))
-    }
 }
 
 impl<K> Clone for TokenVerifier<K> {

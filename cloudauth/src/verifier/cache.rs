@@ -20,7 +20,7 @@ pub(crate) struct Entry {
     /// The token, compared in full on a hit.
     pub(crate) token: Box<str>,
     /// The decoded payload, from which the caller's claims type is read again.
-    pub(crate) payload: Box<str>,
+    pub(crate) payload: Arc<str>,
     pub(crate) exp: i64,
     pub(crate) nbf: Option<i64>,
     pub(crate) kid: Option<Box<str>>,

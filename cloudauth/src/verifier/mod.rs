@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::key::KeySet;
 use crate::remote::RemoteKeySet;
-use crate::scope::{self, ScopeRequirement};
+use crate::scope::{self, ExtraScopes, ScopeRequirement};
 use crate::token::json::JsonError;
 use crate::token::json::Members;
 use crate::token::{
@@ -146,12 +146,13 @@ impl Verifier {
     /// [`ErrorKind::InvalidClaims`]. [`ErrorKind::KeySetUnavailable`] when a remote key set has
     /// no usable keys.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        let extra = ExtraScopes::default();
         if let Source::Unsigned = &self.inner.keys.0 {
-            return self.verify_unsigned(token);
+            return self.verify_unsigned(token, extra).map(|(claims, _)| claims);
         }
         let segments = token::split(token, self.inner.max_token_length)?;
-        if let Some(cached) = self.cached_result(token) {
-            return cached;
+        if let Some(cached) = self.cached_result(token, extra) {
+            return cached.map(|(claims, _)| claims);
         }
         let memo = self.inner.headers.load();
         let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
@@ -203,7 +204,7 @@ impl Verifier {
             alg: header.alg,
             key,
         };
-        self.check_claims(&claims, &payload, Some(accepted))
+        self.check_claims(&claims, &payload, Some(accepted), extra)
     }
 
     /// Verifies `token` like [`Verifier::verify`], waiting for a remote key set when needed:
@@ -215,12 +216,24 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_async<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        let verified = self.verify_async_with(token, ExtraScopes::default()).await;
+        verified.map(|(claims, _)| claims)
+    }
+
+    /// Verifies `token` like [`Verifier::verify_async`], requiring the `extra` scopes as well,
+    /// and returns the decoded payload beside the claims, for framework glue that hands the
+    /// payload on to later steps of the same request.
+    pub(crate) async fn verify_async_with<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        extra: ExtraScopes<'_>,
+    ) -> Result<(T, Payload), Error> {
         if let Source::Unsigned = &self.inner.keys.0 {
-            return self.verify_unsigned(token);
+            return self.verify_unsigned(token, extra);
         }
         let segments = token::split(token, self.inner.max_token_length)?;
-        if let Some(cached) = self.cached_result(token) {
-            return cached;
+        if let Some(cached) = self.cached_result(token, extra) {
+            return cached.map(|(claims, payload)| (claims, Payload::Cached(payload)));
         }
         let memo = self.inner.headers.load();
         let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
@@ -281,7 +294,8 @@ impl Verifier {
             alg: header.alg,
             key,
         };
-        self.check_claims(&claims, &payload, Some(accepted))
+        let claims = self.check_claims(&claims, &payload, Some(accepted), extra)?;
+        Ok((claims, Payload::Decoded(payload)))
     }
 
     /// Returns a verifier that also requires `scopes`, granted by the verifier's scope claim.
@@ -310,7 +324,11 @@ impl Verifier {
         &self.inner.scope_claim
     }
 
-    fn verify_unsigned<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+    fn verify_unsigned<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        extra: ExtraScopes<'_>,
+    ) -> Result<(T, Payload), Error> {
         let segments = token::split(token, self.inner.max_token_length)?;
         let header_json = token::decode_segment(segments.header, "token header")?;
         token::parse_unsigned_header(&header_json)?;
@@ -323,7 +341,8 @@ impl Verifier {
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
 
-        self.check_claims(&claims, &payload, None)
+        let claims = self.check_claims(&claims, &payload, None, extra)?;
+        Ok((claims, Payload::Decoded(payload)))
     }
 
     fn check_header<'h>(&self, header_json: &'h str) -> Result<Header<'h>, Error> {
@@ -350,6 +369,7 @@ impl Verifier {
         claims: &Members<'_>,
         payload: &str,
         accepted: Option<Accepted<'_>>,
+        extra: ExtraScopes<'_>,
     ) -> Result<T, Error> {
         let now = self.inner.clock.now_unix();
         self.inner.rules.check(claims, now)?;
@@ -370,26 +390,36 @@ impl Verifier {
                 added: now,
             });
         }
-        if let Some(scopes) = &self.scopes {
+        for scopes in self.scopes.iter().chain(extra.iter()) {
             scopes.check(claims, &self.inner.scope_claim)?;
         }
 
-        // The members were split once for the checks above; only the values `T` asks for are
-        // parsed again.
-        claims::from_members(claims, payload).map_err(|mismatch| {
-            let source = JsonError::from(mismatch.source);
-            let source = match &mismatch.member {
-                Some(member) => source.in_member(member),
-                None => source,
-            };
-            mismatch_error(source)
-        })
+        read_claims(claims, payload)
+    }
+
+    /// Reads the claims of `payload`, which a verifier with the same rules accepted earlier in
+    /// the same request, after checking this verifier's scopes and the `extra` ones.
+    #[cfg(feature = "axum")]
+    pub(crate) fn claims_from_payload<T: DeserializeOwned>(
+        &self,
+        payload: &str,
+        extra: ExtraScopes<'_>,
+    ) -> Result<T, Error> {
+        let claims = token::parse_object(payload, "token payload")?;
+        for scopes in self.scopes.iter().chain(extra.iter()) {
+            scopes.check(&claims, &self.inner.scope_claim)?;
+        }
+        read_claims(&claims, payload)
     }
 
     /// Returns the result for a cached token, or `None` to verify it in full. `None` comes when
     /// the token is not cached, or when its entry expired, outlived the cache's time to live or
     /// names a key that left the key set. The full verification then gives the right error.
-    fn cached_result<T: DeserializeOwned>(&self, token: &str) -> Option<Result<T, Error>> {
+    fn cached_result<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        extra: ExtraScopes<'_>,
+    ) -> Option<Result<(T, Arc<str>), Error>> {
         let cache = self.inner.cache.as_ref()?;
         let entry = cache.get(token)?;
         let now = self.inner.clock.now_unix();
@@ -405,12 +435,16 @@ impl Verifier {
             return None;
         }
 
-        if let Some(scopes) = &self.scopes
-            && !scopes.is_satisfied_by(&entry.scopes)
+        if let Some(scopes) = self
+            .scopes
+            .iter()
+            .chain(extra.iter())
+            .find(|scopes| !scopes.is_satisfied_by(&entry.scopes))
         {
             return Some(Err(scopes.insufficient()));
         }
-        Some(serde_json::from_str(&entry.payload).map_err(claims_mismatch))
+        let claims = serde_json::from_str(&entry.payload).map_err(claims_mismatch);
+        Some(claims.map(|claims| (claims, Arc::clone(&entry.payload))))
     }
 
     /// Returns `true` when the key that verified a cached token is still in the key set.
@@ -429,6 +463,25 @@ impl Verifier {
     }
 }
 
+/// The decoded payload of a verified token.
+#[derive(Debug)]
+pub(crate) enum Payload {
+    /// Decoded from the token just now.
+    Decoded(String),
+    /// Kept in the verified-token cache.
+    Cached(Arc<str>),
+}
+
+impl Payload {
+    /// Returns the payload as shared text.
+    pub(crate) fn into_shared(self) -> Arc<str> {
+        match self {
+            Self::Decoded(text) => text.into(),
+            Self::Cached(text) => text,
+        }
+    }
+}
+
 /// A token whose signature verified, with what its cache entry needs.
 struct Accepted<'a> {
     token: &'a str,
@@ -436,6 +489,19 @@ struct Accepted<'a> {
     kid: Option<&'a str>,
     alg: Algorithm,
     key: u64,
+}
+
+/// Converts checked claims into `T`. The members were split once for the checks, so only the
+/// values that `T` asks for are parsed again.
+fn read_claims<T: DeserializeOwned>(claims: &Members<'_>, payload: &str) -> Result<T, Error> {
+    claims::from_members(claims, payload).map_err(|mismatch| {
+        let source = JsonError::from(mismatch.source);
+        let source = match &mismatch.member {
+            Some(member) => source.in_member(member),
+            None => source,
+        };
+        mismatch_error(source)
+    })
 }
 
 /// Builds the error for claims that do not fit the caller's type. The message names a missing

@@ -54,20 +54,18 @@ impl ClaimRules {
         // A required claim that is present with another value, such as `token_use`, is checked
         // before the audience, so a token of the other kind is reported as such rather than as
         // a missing `aud`. Absent required claims are reported after the audience.
-        for rule in self
-            .required
-            .iter()
-            .filter(|rule| claims.get(rule.claim_name()).is_some())
-        {
-            check_required(claims, rule)?;
+        let mut absent = None;
+        for rule in &self.required {
+            match claims.get(rule.claim_name()) {
+                Some(raw) => check_required(raw, rule)?,
+                None => {
+                    absent.get_or_insert(rule);
+                }
+            }
         }
         self.check_audience(claims)?;
         self.time.check(claims, now)?;
-        if let Some(rule) = self
-            .required
-            .iter()
-            .find(|rule| claims.get(rule.claim_name()).is_none())
-        {
+        if let Some(rule) = absent {
             return Err(missing(&rule.display_name()));
         }
         if let Some(max_chars) = self.subject_max_chars {
@@ -123,14 +121,15 @@ fn check_subject(claims: &Members<'_>, max_chars: usize) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_required(claims: &Members<'_>, rule: &RequiredClaim) -> Result<(), Error> {
+/// Checks the value `raw` of the top-level claim that `rule` starts at.
+fn check_required(raw: &RawValue, rule: &RequiredClaim) -> Result<(), Error> {
     let accepted = match rule.path.as_slice() {
         [name] => {
-            let value = required_string(claims, name)?;
+            let value = string_value(raw, name)?;
             rule.values.iter().any(|accepted| *accepted == value)
         }
         [name, members @ ..] => {
-            let value = nested_string(claims, name, members, &rule.display_name())?;
+            let value = nested_string(raw, name, members, &rule.display_name())?;
             rule.values.contains(&value)
         }
         [] => true,
@@ -148,16 +147,13 @@ fn check_required(claims: &Members<'_>, rule: &RequiredClaim) -> Result<(), Erro
     ))
 }
 
-/// Reads the string at `members` inside the object claim `name`.
+/// Reads the string at `members` inside `raw`, the value of the object claim `name`.
 fn nested_string(
-    claims: &Members<'_>,
+    raw: &RawValue,
     name: &str,
     members: &[String],
     display_name: &str,
 ) -> Result<String, Error> {
-    let Some(raw) = claims.get(name) else {
-        return Err(missing(display_name));
-    };
     let mut value: serde_json::Value = serde_json::from_str(raw.get()).map_err(|_| {
         Error::new(
             ErrorKind::InvalidClaimType,
@@ -191,6 +187,11 @@ fn required_string<'a>(claims: &Members<'a>, name: &str) -> Result<Cow<'a, str>,
     let Some(raw) = claims.get(name) else {
         return Err(missing(name));
     };
+    string_value(raw, name)
+}
+
+/// Reads `raw`, the value of claim `name`, as a string.
+fn string_value<'a>(raw: &'a RawValue, name: &str) -> Result<Cow<'a, str>, Error> {
     JsonStr::from_raw(raw).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidClaimType,

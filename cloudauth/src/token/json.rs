@@ -79,11 +79,18 @@ impl<'a> Members<'a> {
 
     fn duplicate(&self) -> Option<&str> {
         if self.entries.len() <= PAIRWISE_LIMIT {
+            // One bit per name, from its length and its first and last bytes: names are only
+            // compared when their bit was seen before, which is rare for distinct names.
+            let mut seen: u64 = 0;
             for (index, (name, _)) in self.entries.iter().enumerate() {
-                let mut earlier = self.entries.iter().take(index);
-                if earlier.any(|(other, _)| other == name) {
-                    return Some(name);
+                let bit = 1 << (name_bits(name) % 64);
+                if seen & bit != 0 {
+                    let mut earlier = self.entries.iter().take(index);
+                    if earlier.any(|(other, _)| other == name) {
+                        return Some(name);
+                    }
                 }
+                seen |= bit;
             }
             return None;
         }
@@ -116,6 +123,14 @@ impl<'de> Visitor<'de> for MembersVisitor {
         }
         Ok(Members { entries })
     }
+}
+
+/// Mixes the length and the first and last bytes of `name`; equal names give equal results.
+fn name_bits(name: &str) -> usize {
+    let bytes = name.as_bytes();
+    let first = usize::from(bytes.first().copied().unwrap_or(0));
+    let last = usize::from(bytes.last().copied().unwrap_or(0));
+    name.len().wrapping_mul(31) ^ first ^ (last << 2)
 }
 
 /// The reason a document is not a JSON object with unique member names.

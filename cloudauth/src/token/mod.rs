@@ -1,11 +1,9 @@
 //! Parsing of compact JWS tokens, done before any cryptography.
 
+mod base64url;
 pub(crate) mod json;
 
 use std::borrow::Cow;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
@@ -17,8 +15,8 @@ const MAX_SIGNATURE_LEN: usize = 1024;
 /// The length of [`MAX_SIGNATURE_LEN`] bytes in unpadded base64url.
 const MAX_SIGNATURE_SEGMENT_LEN: usize = (MAX_SIGNATURE_LEN * 4).div_ceil(3);
 
-/// The size of a [`SignatureBuffer`], with room for the decoder's rounding.
-pub(crate) const SIGNATURE_BUFFER_LEN: usize = MAX_SIGNATURE_LEN + 3;
+/// The size of a [`SignatureBuffer`].
+pub(crate) const SIGNATURE_BUFFER_LEN: usize = MAX_SIGNATURE_LEN;
 
 /// A stack buffer for a decoded signature.
 pub(crate) type SignatureBuffer = [u8; SIGNATURE_BUFFER_LEN];
@@ -79,7 +77,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Segments<'_>, Error> 
 /// Decodes one segment as unpadded base64url text; padding, non-zero trailing bits and bytes
 /// that are not UTF-8 are rejected.
 pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<String, Error> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|source| {
+    let bytes = base64url::decode(segment.as_bytes()).map_err(|source| {
         Error::malformed(format!("{name} is not base64url")).with_source(source)
     })?;
     String::from_utf8(bytes).map_err(|_| Error::malformed(format!("{name} is not UTF-8 text")))
@@ -106,11 +104,9 @@ pub(crate) fn decode_header<'b>(
         return decode_segment(segment, NAME).map(Cow::Owned);
     }
 
-    let length = URL_SAFE_NO_PAD
-        .decode_slice(segment, buffer)
-        .map_err(|source| {
-            Error::malformed(format!("{NAME} is not base64url")).with_source(source)
-        })?;
+    let length = base64url::decode_to_slice(segment.as_bytes(), buffer).map_err(|source| {
+        Error::malformed(format!("{NAME} is not base64url")).with_source(source)
+    })?;
     let bytes = buffer.get(..length).unwrap_or_default();
     std::str::from_utf8(bytes)
         .map(Cow::Borrowed)
@@ -134,8 +130,7 @@ pub(crate) fn decode_signature(
             "signature is too long",
         ));
     }
-    URL_SAFE_NO_PAD
-        .decode_slice(segment, buffer)
+    base64url::decode_to_slice(segment.as_bytes(), buffer)
         .map_err(|source| Error::malformed("signature is not base64url").with_source(source))
 }
 

@@ -122,8 +122,8 @@ impl ScopeRequirement {
 
     /// Checks the names that the unparsed scope claim `raw` grants, without collecting them.
     fn is_satisfied_by_claim(&self, raw: &RawValue) -> bool {
-        // One bit per required name; longer lists, which no real route has, take the general
-        // path.
+        // Each required name has one bit. Longer lists, which no real route has, take the
+        // general path.
         if self.names.len() > MATCHED_BITS {
             return self.is_satisfied_by(&granted_names(raw));
         }

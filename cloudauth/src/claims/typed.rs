@@ -1,9 +1,9 @@
 //! Builds the caller's claims type from members that the checks already read.
 //!
 //! The checks split the payload into members with their values left unparsed. A struct or a
-//! map is then built from those members: each value the type asks for is parsed once, and
-//! members the type ignores are never read again. Any other requested shape is read from the
-//! whole payload by serde_json, which gives the same result as before the split.
+//! map is then built from those members. Each value that the type requests is parsed once, and
+//! members that the type ignores are never read again. Any other shape is read from the whole
+//! payload by serde_json, which gives the same result as reading it without the split.
 
 use std::cell::Cell;
 

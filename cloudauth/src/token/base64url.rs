@@ -1,7 +1,7 @@
 //! Strict decoding of unpadded base64url (RFC 4648 section 5), the encoding of token segments.
 //!
 //! Padding, characters outside the alphabet, a length of one more than a multiple of four and
-//! non-zero bits after the last byte are all rejected, so each byte string has exactly one
+//! non-zero bits after the last byte are all rejected. Each byte string thus has exactly one
 //! accepted encoding.
 
 use std::fmt;
@@ -86,7 +86,8 @@ pub(crate) fn decode_to_slice(text: &[u8], out: &mut [u8]) -> Result<usize, Inva
         return Err(InvalidBase64);
     }
 
-    // Two or three characters remain for one or two bytes; the bits past them must be zero.
+    // Two or three characters remain for one or two bytes, and the bits past those bytes must
+    // be zero.
     let last = outputs.into_remainder();
     if !tail.is_empty() {
         let bits = combine(tail);
@@ -113,7 +114,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decodes_every_length_and_rejects_what_is_not_canonical() {
+    fn decode_lengths_and_invalid_input() {
         let cases: &[(&str, Option<&[u8]>)] = &[
             ("", Some(b"")),
             ("QQ", Some(b"A")),

@@ -79,8 +79,8 @@ impl<'a> Members<'a> {
 
     fn duplicate(&self) -> Option<&str> {
         if self.entries.len() <= PAIRWISE_LIMIT {
-            // One bit per name, from its length and its first and last bytes: names are only
-            // compared when their bit was seen before, which is rare for distinct names.
+            // Each name sets one bit, chosen by its length and its first and last bytes. Names are
+            // only compared when their bit was set before, which is rare for distinct names.
             let mut seen: u64 = 0;
             for (index, (name, _)) in self.entries.iter().enumerate() {
                 let bit = 1 << (name_bits(name) % 64);
@@ -125,7 +125,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
     }
 }
 
-/// Mixes the length and the first and last bytes of `name`; equal names give equal results.
+/// Mixes the length and the first and last bytes of `name`. Equal names give equal results.
 fn name_bits(name: &str) -> usize {
     let bytes = name.as_bytes();
     let first = usize::from(bytes.first().copied().unwrap_or(0));
@@ -179,8 +179,8 @@ pub(crate) struct JsonError {
 }
 
 impl JsonError {
-    /// Records that the error lies in the value of member `name`, read on its own; the line and
-    /// column then count from the start of that value and are left out.
+    /// Records that the error lies in the value of member `name`, which was read on its own.
+    /// The line and column then count from the start of that value, so they are left out.
     pub(crate) fn in_member(mut self, name: &str) -> Self {
         self.member = Some(Quoted(name).to_string());
         self.line = 0;

@@ -74,7 +74,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Segments<'_>, Error> 
     })
 }
 
-/// Decodes one segment as unpadded base64url text; padding, non-zero trailing bits and bytes
+/// Decodes one segment as unpadded base64url text. Padding, non-zero trailing bits and bytes
 /// that are not UTF-8 are rejected.
 pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<String, Error> {
     let bytes = base64url::decode(segment.as_bytes()).map_err(|source| {
@@ -87,7 +87,7 @@ pub(crate) fn decode_segment(segment: &str, name: &'static str) -> Result<String
 /// characters.
 pub(crate) const HEADER_BUFFER_LEN: usize = 384;
 
-/// The longest header segment that [`decode_header`] decodes on the stack. Longer headers,
+/// The maximum length of a header segment that [`decode_header`] decodes on the stack. Longer headers,
 /// such as those that carry a certificate chain, are decoded onto the heap.
 const MAX_STACK_HEADER_LEN: usize = HEADER_BUFFER_LEN / 3 * 4;
 

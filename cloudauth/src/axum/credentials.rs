@@ -1,6 +1,8 @@
 //! Finding the bearer token in a request: the `Authorization` header, and a cookie or a query
 //! parameter when configured.
 
+use std::borrow::Cow;
+
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 
@@ -14,12 +16,12 @@ pub(crate) struct TokenSources {
 
 /// The outcome of looking for a token.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Credentials {
+pub(crate) enum Credentials<'r> {
     /// No bearer token anywhere; another scheme such as `Basic` counts as none (RFC 6750
     /// section 3.1).
     Missing,
-    /// Exactly one token.
-    Token(String),
+    /// Exactly one token, borrowed from the request unless a query parameter decoded it.
+    Token(Cow<'r, str>),
     /// The request is malformed: two `Authorization` headers, a `Bearer` scheme without a
     /// token, or tokens in more than one place.
     Invalid(&'static str),
@@ -27,35 +29,30 @@ pub(crate) enum Credentials {
 
 impl TokenSources {
     /// Looks for the token in `parts`.
-    pub(crate) fn find(&self, parts: &Parts) -> Credentials {
-        let mut found = Vec::new();
+    pub(crate) fn find<'r>(&self, parts: &'r Parts) -> Credentials<'r> {
+        let mut found = Credentials::Missing;
+        let sources = [
+            Some(from_authorization(&parts.headers)),
+            self.cookie
+                .as_deref()
+                .map(|name| from_cookie(&parts.headers, name)),
+            self.query
+                .as_deref()
+                .map(|name| from_query(parts.uri.query(), name)),
+        ];
 
-        match from_authorization(&parts.headers) {
-            Credentials::Token(token) => found.push(token),
-            Credentials::Invalid(reason) => return Credentials::Invalid(reason),
-            Credentials::Missing => {}
-        }
-        if let Some(name) = &self.cookie {
-            match from_cookie(&parts.headers, name) {
-                Credentials::Token(token) => found.push(token),
-                Credentials::Invalid(reason) => return Credentials::Invalid(reason),
-                Credentials::Missing => {}
+        for credentials in sources.into_iter().flatten() {
+            match (credentials, &found) {
+                (Credentials::Missing, _) => {}
+                (invalid @ Credentials::Invalid(_), _) => return invalid,
+                (token @ Credentials::Token(_), Credentials::Missing) => found = token,
+                // RFC 6750 section 2: a client must not send the token in more than one way.
+                (Credentials::Token(_), _) => {
+                    return Credentials::Invalid("the token was sent in more than one place");
+                }
             }
         }
-        if let Some(name) = &self.query {
-            match from_query(parts.uri.query(), name) {
-                Credentials::Token(token) => found.push(token),
-                Credentials::Invalid(reason) => return Credentials::Invalid(reason),
-                Credentials::Missing => {}
-            }
-        }
-
-        // RFC 6750 section 2: a client must not send the token in more than one way.
-        match found.len() {
-            0 => Credentials::Missing,
-            1 => found.pop().map_or(Credentials::Missing, Credentials::Token),
-            _ => Credentials::Invalid("the token was sent in more than one place"),
-        }
+        found
     }
 }
 
@@ -64,7 +61,7 @@ pub(crate) fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
-fn from_authorization(headers: &HeaderMap) -> Credentials {
+fn from_authorization(headers: &HeaderMap) -> Credentials<'_> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Credentials::Missing;
@@ -85,13 +82,14 @@ fn from_authorization(headers: &HeaderMap) -> Credentials {
     if token.is_empty() {
         return Credentials::Invalid("the Bearer scheme has no token");
     }
-    if token.contains(char::is_whitespace) {
+    // The value is visible ASCII, so spaces and tabs are the only whitespace it can contain.
+    if token.contains(' ') || token.contains('\t') {
         return Credentials::Invalid("the Bearer token contains spaces");
     }
-    Credentials::Token(token.to_owned())
+    Credentials::Token(Cow::Borrowed(token))
 }
 
-fn from_cookie(headers: &HeaderMap, name: &str) -> Credentials {
+fn from_cookie<'r>(headers: &'r HeaderMap, name: &str) -> Credentials<'r> {
     let mut found = None;
     for header in headers.get_all(header::COOKIE) {
         let Ok(text) = header.to_str() else {
@@ -107,23 +105,23 @@ fn from_cookie(headers: &HeaderMap, name: &str) -> Credentials {
             if found.is_some() {
                 return Credentials::Invalid("the token cookie appears more than once");
             }
-            found = Some(value.trim().trim_matches('"').to_owned());
+            found = Some(value.trim().trim_matches('"'));
         }
     }
     match found {
-        Some(token) if token.is_empty() => Credentials::Invalid("the token cookie is empty"),
-        Some(token) => Credentials::Token(token),
+        Some("") => Credentials::Invalid("the token cookie is empty"),
+        Some(token) => Credentials::Token(Cow::Borrowed(token)),
         None => Credentials::Missing,
     }
 }
 
-fn from_query(query: Option<&str>, name: &str) -> Credentials {
+fn from_query<'r>(query: Option<&'r str>, name: &str) -> Credentials<'r> {
     let Some(query) = query else {
         return Credentials::Missing;
     };
     let mut values = url::form_urlencoded::parse(query.as_bytes())
         .filter(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned());
+        .map(|(_, value)| value);
     let Some(token) = values.next() else {
         return Credentials::Missing;
     };
@@ -157,7 +155,7 @@ mod tests {
             query: Some("access_token".to_owned()),
         };
         let header_only = TokenSources::default();
-        let token = |t: &str| Credentials::Token(t.to_owned());
+        let token = |t: &'static str| Credentials::Token(Cow::Borrowed(t));
         let cases = [
             (
                 "bearer header",

@@ -492,7 +492,7 @@ struct Accepted<'a> {
 }
 
 /// Converts checked claims into `T`. The members were split once for the checks, so only the
-/// values that `T` asks for are parsed again.
+/// values that `T` requests are parsed again.
 fn read_claims<T: DeserializeOwned>(claims: &Members<'_>, payload: &str) -> Result<T, Error> {
     claims::from_members(claims, payload).map_err(|mismatch| {
         let source = JsonError::from(mismatch.source);

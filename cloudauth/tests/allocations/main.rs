@@ -5,7 +5,7 @@
 //! happen outside Rust's allocator and are not counted.
 //!
 //! The counts are exact, so a change that adds an allocation to the hot path fails here. This
-//! binary holds one test, because the allocator counts for the whole process.
+//! binary contains one test, because the allocator counts for the whole process.
 
 #![expect(clippy::expect_used, reason = "a test fails on its first failed step")]
 
@@ -64,7 +64,7 @@ fn builder(key: &TestKey) -> cloudauth::VerifierBuilder {
 }
 
 #[test]
-fn warm_verification_allocates_only_the_payload_and_the_claims() {
+fn warm_verification_allocation_counts() {
     let _profiler = dhat::Profiler::builder().testing().build();
 
     for alg in [Algorithm::RS256, Algorithm::ES256] {
@@ -112,7 +112,8 @@ fn warm_verification_allocates_only_the_payload_and_the_claims() {
     remote_key_set();
 }
 
-/// A warm remote key set adds no allocation: its keys are read from the current snapshot.
+/// Checks that a warm remote key set adds no allocation, because its keys are read from the
+/// current snapshot.
 fn remote_key_set() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

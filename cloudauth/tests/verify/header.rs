@@ -296,13 +296,13 @@ fn default_maximum_length_is_16_kib() {
     );
 }
 
-/// Splits `token` at its first dot, into the header segment and the rest.
+/// Returns the header segment of `token`, the text before its first dot.
 fn header_segment(token: &str) -> &str {
     token.split('.').next().expect("header segment")
 }
 
 #[test]
-fn remembered_header_leaves_every_other_check_in_place() {
+fn remembered_header_keeps_other_checks() {
     let verifier = verifier();
     let first = valid().sign(rsa_key());
     assert_eq!(outcome(&verifier, &first), None);
@@ -353,7 +353,7 @@ fn remembered_header_leaves_every_other_check_in_place() {
 }
 
 #[test]
-fn remembered_header_is_not_shared_with_a_stricter_verifier() {
+fn remembered_header_stays_per_verifier() {
     let rsa_and_ec = verifier();
     let ec_only = builder()
         .algorithms([cloudauth::Algorithm::ES256])

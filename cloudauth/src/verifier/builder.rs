@@ -179,6 +179,7 @@ impl VerifierBuilder {
     /// Memory: each entry keeps the token and its decoded payload, about 1.75 times the token
     /// length, so 10,000 entries of 1 KiB tokens take about 18 MiB.
     ///
+    /// The cache is split into 16 shards with a lock each, so a lookup takes one short lock.
     /// Enable it for services whose clients repeat tokens, as browsers and mobile apps do for
     /// the token's lifetime. It is off by default.
     pub fn cache_verified_tokens(mut self, max_entries: usize) -> Self {

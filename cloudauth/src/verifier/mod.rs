@@ -1,5 +1,6 @@
 //! The verifier: one token in, checked claims out.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,7 @@ use crate::token::{
     self, HEADER_BUFFER_LEN, Header, HeaderBuffer, SIGNATURE_BUFFER_LEN, Segments, SignatureBuffer,
 };
 use cache::{Entry, TokenCache};
-use header::HeaderMemo;
+use header::{HeaderMemo, KnownHeader};
 
 /// The default leeway for `exp`, `nbf` and `iat`: 60 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -157,17 +158,9 @@ impl Verifier {
         }
         let memo = self.inner.headers.load();
         let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
-        let header_json;
-        let (header, remembered) = match memo
-            .as_deref()
-            .and_then(|memo| memo.header_for(segments.header))
-        {
-            Some(header) => (header, true),
-            None => {
-                header_json = token::decode_header(segments.header, &mut header_buffer)?;
-                (self.check_header(&header_json)?, false)
-            }
-        };
+        let mut header_json = None;
+        let (header, remembered) =
+            self.read_header(segments.header, &memo, &mut header_buffer, &mut header_json)?;
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
         let kid = header.kid.as_deref();
@@ -238,17 +231,9 @@ impl Verifier {
         }
         let memo = self.inner.headers.load();
         let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
-        let header_json;
-        let (header, remembered) = match memo
-            .as_deref()
-            .and_then(|memo| memo.header_for(segments.header))
-        {
-            Some(header) => (header, true),
-            None => {
-                header_json = token::decode_header(segments.header, &mut header_buffer)?;
-                (self.check_header(&header_json)?, false)
-            }
-        };
+        let mut header_json = None;
+        let (header, remembered) =
+            self.read_header(segments.header, &memo, &mut header_buffer, &mut header_json)?;
         let payload = token::decode_segment(segments.payload, "token payload")?;
         let claims = token::parse_object(&payload, "token payload")?;
         let kid = header.kid.as_deref();
@@ -344,6 +329,22 @@ impl Verifier {
 
         let claims = self.check_claims(&claims, &payload, None, extra)?;
         Ok((claims, Payload::Decoded(payload)))
+    }
+
+    /// Returns the header whose segment is `segment`, and whether it is the remembered one.
+    /// Another header is decoded into `buffer`, kept in `decoded`, and checked.
+    fn read_header<'h>(
+        &self,
+        segment: &str,
+        memo: &'h Option<Arc<KnownHeader>>,
+        buffer: &'h mut HeaderBuffer,
+        decoded: &'h mut Option<Cow<'h, str>>,
+    ) -> Result<(Header<'h>, bool), Error> {
+        if let Some(header) = memo.as_ref().and_then(|known| known.header_for(segment)) {
+            return Ok((header, true));
+        }
+        let json = decoded.insert(token::decode_header(segment, buffer)?);
+        Ok((self.check_header(json)?, false))
     }
 
     fn check_header<'h>(&self, header_json: &'h str) -> Result<Header<'h>, Error> {

@@ -79,11 +79,23 @@ impl<'de, 'm: 'de, 'a: 'm> Deserializer<'de> for ClaimsDeserializer<'m, 'a> {
             .members
             .iter()
             .map(|(name, raw): (&'m str, &'m RawValue)| (name, raw));
-        visitor.visit_map(ClaimsMap {
+        let mut map = ClaimsMap {
             entries: entries.enumerate(),
             value: None,
             current: self.current,
-        })
+        };
+        let value = visitor.visit_map(&mut map)?;
+
+        // serde_json fails when a visitor leaves members unread, and so does this. A visitor
+        // that stops early would otherwise return claims other than the checked ones:
+        // `serde_json::Value` does so for a first member named after serde_json's private
+        // raw-value marker, and builds itself from that member's text alone.
+        if map.value.is_some() || map.entries.next().is_some() {
+            return Err(de::Error::custom(
+                "the claims type did not read every claim",
+            ));
+        }
+        Ok(value)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(

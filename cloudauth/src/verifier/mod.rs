@@ -229,6 +229,9 @@ impl Verifier {
         if let Some(cached) = self.cached_result(token, extra) {
             return cached.map(|(claims, payload)| (claims, Payload::Cached(payload)));
         }
+        // NOTE: the guard lives until the key lookup below. A cold remote key set suspends this
+        // future while it holds the guard, and arc-swap then serves other loads on this thread
+        // more slowly until the guard drops. A warm key set never suspends here.
         let memo = self.inner.headers.load();
         let mut header_buffer: HeaderBuffer = [0; HEADER_BUFFER_LEN];
         let mut header_json = None;
@@ -445,7 +448,12 @@ impl Verifier {
         {
             return Some(Err(scopes.insufficient()));
         }
-        let claims = serde_json::from_str(&entry.payload).map_err(claims_mismatch);
+        // One serde_json pass over the cached payload. When it fails, the claims are read again
+        // as a full verification reads them, so the error names the claim as it does there.
+        let claims = serde_json::from_str(&entry.payload).or_else(|_| {
+            let members = token::parse_object(&entry.payload, "token payload")?;
+            read_claims(&members, &entry.payload)
+        });
         Some(claims.map(|claims| (claims, Arc::clone(&entry.payload))))
     }
 
@@ -507,11 +515,7 @@ fn read_claims<T: DeserializeOwned>(claims: &Members<'_>, payload: &str) -> Resu
 }
 
 /// Builds the error for claims that do not fit the caller's type. The message names a missing
-/// field or the position of the mismatch, never a value from the token.
-pub(crate) fn claims_mismatch(source: serde_json::Error) -> Error {
-    mismatch_error(JsonError::from(source))
-}
-
+/// field, the claim or the position of the mismatch, never a value from the token.
 fn mismatch_error(source: JsonError) -> Error {
     Error::new(
         ErrorKind::InvalidClaims,

@@ -29,6 +29,8 @@ const NAMES: &[&str] = &[
     "e",
     "x",
     "y",
+    // serde_json's `Value` treats a first member with this private name specially.
+    "$serde_json::private::RawValue",
 ];
 
 /// String values that the parsers compare against.

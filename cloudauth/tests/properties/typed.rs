@@ -13,7 +13,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::common::{AUDIENCE, ISSUER, NOW, config, keys, verifier};
+use crate::common::{AUDIENCE, ISSUER, NOW, builder, config, keys, verifier};
 use crate::json::{self, Json};
 
 /// Names the verifier checks; generated members leave them alone so the tokens verify.
@@ -63,42 +63,60 @@ struct Renamed {
     kind: Option<String>,
 }
 
-/// Generates claims that pass every check, followed by members of any name and value.
+/// Generates claims that pass every check, with members of any name and value before or after
+/// them.
 fn payload() -> impl Strategy<Value = String> {
     let members = prop::collection::vec((json::name(), json::value()), 0..8);
-    members.prop_map(|members| {
-        let mut object = vec![
+    (members, any::<bool>()).prop_map(|(members, generated_first)| {
+        let checked = [
             ("iss".to_owned(), Json::Text(ISSUER.to_owned())),
             ("aud".to_owned(), Json::Text(AUDIENCE.to_owned())),
             ("exp".to_owned(), Json::Integer(NOW + 600)),
         ];
+        let mut generated: Vec<(String, Json)> = Vec::new();
         for (name, value) in members {
-            let taken = object.iter().any(|(other, _)| *other == name);
+            let taken = generated.iter().any(|(other, _)| *other == name);
             if !taken && !CHECKED.contains(&name.as_str()) {
-                object.push((name, value));
+                generated.push((name, value));
             }
         }
+
+        let object = if generated_first {
+            generated.into_iter().chain(checked).collect()
+        } else {
+            checked.into_iter().chain(generated).collect()
+        };
         Json::Object(object).to_text()
     })
 }
 
-/// Checks that `verifier` and serde_json agree on reading `payload` as `T`.
-fn agree<T>(verifier: &Verifier, token: &str, payload: &str) -> Result<(), TestCaseError>
+/// Checks that the verifiers and serde_json agree on reading `payload` as `T`. `verifiers`
+/// are a verifier without a cache and one with the verified-token cache, which is asked twice
+/// so that the second answer is a cache hit.
+fn agree<T>(verifiers: &[Verifier; 2], token: &str, payload: &str) -> Result<(), TestCaseError>
 where
     T: DeserializeOwned + PartialEq + Debug,
 {
-    let ours = verifier.verify::<T>(token);
+    let [plain, cached] = verifiers;
     let theirs = serde_json::from_str::<T>(payload);
     let name = std::any::type_name::<T>();
-    match (ours, theirs) {
-        (Ok(ours), Ok(theirs)) => prop_assert_eq!(ours, theirs, "{}", name),
-        (Err(error), Err(_)) => prop_assert_eq!(error.kind(), ErrorKind::InvalidClaims, "{}", name),
-        (ours, theirs) => prop_assert!(
-            false,
-            "{name}: cloudauth gave {:?}, serde_json {:?}",
-            ours.map(|_| ()),
-            theirs.map(|_| ())
-        ),
+    for (path, verifier) in [
+        ("full", plain),
+        ("cache miss", cached),
+        ("cache hit", cached),
+    ] {
+        match (verifier.verify::<T>(token), &theirs) {
+            (Ok(ours), Ok(theirs)) => prop_assert_eq!(&ours, theirs, "{} {}", path, name),
+            (Err(error), Err(_)) => {
+                prop_assert_eq!(error.kind(), ErrorKind::InvalidClaims, "{} {}", path, name);
+            }
+            (ours, theirs) => prop_assert!(
+                false,
+                "{path} {name}: cloudauth gave {:?}, serde_json {:?}",
+                ours.map(|_| ()),
+                theirs.as_ref().map(|_| ())
+            ),
+        }
     }
     Ok(())
 }
@@ -109,7 +127,8 @@ proptest! {
     #[test]
     fn typed_claims_match_serde_json(payload in payload()) {
         let token = TokenBuilder::new().raw_payload(&payload).sign(&keys()[2]);
-        let verifier = verifier();
+        let cached = builder().cache_verified_tokens(16).build().expect("verifier builds");
+        let verifier = [verifier(), cached];
 
         agree::<Value>(&verifier, &token, &payload)?;
         agree::<Map<String, Value>>(&verifier, &token, &payload)?;
@@ -127,7 +146,7 @@ proptest! {
         agree::<String>(&verifier, &token, &payload)?;
         agree::<()>(&verifier, &token, &payload)?;
 
-        let raw: Box<RawValue> = verifier.verify(&token).expect("the token verifies");
+        let raw: Box<RawValue> = verifier[0].verify(&token).expect("the token verifies");
         prop_assert_eq!(raw.get(), payload.as_str());
     }
 }

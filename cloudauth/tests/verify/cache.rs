@@ -85,6 +85,39 @@ fn cached_claims_convert_into_the_requested_type() {
         .verify::<NumericSubject>(&token)
         .expect_err("sub is a string");
     assert_eq!(error.kind(), ErrorKind::InvalidClaims);
+
+    // A full verification gives the same message as the cache hit.
+    let uncached = crate::common::verifier()
+        .verify::<NumericSubject>(&token)
+        .expect_err("sub is a string");
+    assert_eq!(error.to_string(), uncached.to_string());
+    assert!(error.to_string().contains("claim \"sub\""), "{error}");
+}
+
+#[test]
+fn marker_member_cannot_replace_the_claims() {
+    // serde_json's `Value` builds itself from the text of a first member with this private
+    // name. The checks read the other members, so the claims must not come from that text.
+    let inner = json!({ "iss": "https://other.test", "sub": "admin", "scope": "admin" });
+    let payload = format!(
+        r#"{{"$serde_json::private::RawValue":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"user-1","exp":{}}}"#,
+        json!(inner.to_string()),
+        NOW + 3600
+    );
+    let token = valid().raw_payload(&payload).sign(rsa_key());
+
+    let clock = ManualClock::from_unix(NOW);
+    let verifier = cached(&clock);
+    for attempt in ["full verification", "cache hit"] {
+        let error = verifier
+            .verify::<serde_json::Value>(&token)
+            .expect_err("the claims type stops early");
+        assert_eq!(error.kind(), ErrorKind::InvalidClaims, "{attempt}");
+    }
+
+    let claims: serde_json::Map<String, serde_json::Value> =
+        verifier.verify(&token).expect("a map reads every member");
+    assert_eq!(claims["sub"], "user-1");
 }
 
 #[test]

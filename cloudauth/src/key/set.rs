@@ -176,6 +176,11 @@ impl KeySet {
         &self.skipped
     }
 
+    /// Returns `true` when a key has the id `kid`, for any algorithm.
+    pub(crate) fn contains_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|key| key.kid() == Some(kid))
+    }
+
     /// Returns the keys that may verify a token with this `kid` and `alg`. Without a `kid`, every
     /// key that supports `alg` is a candidate.
     pub(crate) fn candidates<'s>(

@@ -126,12 +126,14 @@ impl Shared {
     }
 
     /// Fetches once, unless another fetch completed after `observed_attempts` was read, in
-    /// which case its outcome is returned. Concurrent callers share one fetch.
-    pub(crate) async fn fetch_shared(&self, observed_attempts: u64) -> Result<(), Error> {
+    /// which case its outcome is returned. Concurrent callers share one fetch. `Ok(true)` means
+    /// this call fetched, and `Ok(false)` that it took the result of a fetch that may have
+    /// started before the call.
+    pub(crate) async fn fetch_shared(&self, observed_attempts: u64) -> Result<bool, Error> {
         let _guard = self.fetch_lock.lock().await;
         if self.attempts() != observed_attempts {
             return match &self.lock_state().last_error {
-                None => Ok(()),
+                None => Ok(false),
                 Some(message) => Err(unavailable(message.clone())),
             };
         }
@@ -139,7 +141,7 @@ impl Shared {
         let _running = Running::start(&self.fetching);
         let result = self.fetch_once().await;
         self.attempts.fetch_add(1, Ordering::AcqRel);
-        result
+        result.map(|()| true)
     }
 
     /// Returns `true` when a request may start a fetch at `now`: always, unless a fetch failed

@@ -108,7 +108,7 @@ impl RemoteKeySet {
         if self.shared.is_fetching() {
             let _ = self.fetch(self.shared.attempts()).await;
         }
-        self.fetch(self.shared.attempts()).await
+        self.fetch(self.shared.attempts()).await.map(|_| ())
     }
 
     /// Returns the state of the cache.
@@ -149,7 +149,7 @@ impl RemoteKeySet {
         let error = match (self.shared.usable_snapshot(now), fetched) {
             (Some(snapshot), _) => return Ok(snapshot),
             (None, Err(error)) => error,
-            (None, Ok(())) => unavailable("key set is not loaded"),
+            (None, Ok(_)) => unavailable("key set is not loaded"),
         };
         Err(error.with_retry_after(self.shared.retry_after()))
     }
@@ -197,24 +197,28 @@ impl RemoteKeySet {
 
         // After a failed refetch the cached keys stay in use and the caller checks the token
         // with them. The kid is not remembered, so a later success can still find it.
-        self.fetch(observed).await.ok()?;
-        self.shared
-            .usable_snapshot(self.shared.clock.now_unix())
-            .map(|snapshot| Refetched {
-                snapshot,
-                fetched: true,
-            })
+        let mut fetched = self.fetch(observed).await.ok()?;
+        let mut snapshot = self.shared.usable_snapshot(self.shared.clock.now_unix())?;
+
+        // A fetch that this request joined may have started before the issuer published the
+        // kid. The request may then fetch once itself, under the same cooldown.
+        if !fetched && !snapshot.keys.contains_kid(kid) {
+            let observed = self.shared.attempts();
+            if self
+                .shared
+                .may_refetch_for(kid, self.shared.clock.now_unix())
+            {
+                fetched = self.fetch(observed).await.ok()?;
+                snapshot = self.shared.usable_snapshot(self.shared.clock.now_unix())?;
+            }
+        }
+        Some(Refetched { snapshot, fetched })
     }
 
     /// Records that `kid` is absent from `snapshot`, which a refetch just loaded, unless a key
     /// with that id exists for another algorithm.
     pub(crate) fn remember_absent(&self, kid: &str, snapshot: &Snapshot) {
-        if snapshot
-            .keys
-            .keys()
-            .iter()
-            .any(|key| key.kid() == Some(kid))
-        {
+        if snapshot.keys.contains_kid(kid) {
             return;
         }
         self.shared
@@ -246,7 +250,7 @@ impl RemoteKeySet {
 
     /// Runs a shared fetch in a task of its own, so a caller that goes away, such as a request
     /// whose client disconnected, does not cancel the fetch that others wait for.
-    async fn fetch(&self, observed: u64) -> Result<(), Error> {
+    async fn fetch(&self, observed: u64) -> Result<bool, Error> {
         let shared = Arc::clone(&self.shared);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return shared.fetch_shared(observed).await;

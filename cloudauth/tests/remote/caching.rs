@@ -385,3 +385,102 @@ async fn header_key_urls_are_never_fetched() {
         "one refetch from the configured URL only"
     );
 }
+
+/// Serves the old key set twice and then the new one. The second request waits until
+/// `release` is called, like a refresh that left before the issuer published a key.
+#[derive(Debug)]
+struct PublishingFetcher {
+    old: String,
+    new: String,
+    calls: std::sync::atomic::AtomicUsize,
+    gate: tokio::sync::Notify,
+}
+
+impl PublishingFetcher {
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn release(&self) {
+        self.gate.notify_one();
+    }
+}
+
+impl cloudauth::Fetcher for PublishingFetcher {
+    fn fetch<'a>(&'a self, _request: &'a cloudauth::FetchRequest) -> cloudauth::FetchFuture<'a> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Box::pin(async move {
+            let body = match call {
+                1 => &self.old,
+                2 => {
+                    self.gate.notified().await;
+                    &self.old
+                }
+                _ => &self.new,
+            };
+            Ok(cloudauth::FetchResponse::new(200, body.as_bytes()))
+        })
+    }
+}
+
+/// Lets spawned tasks run until each waits on something outside the runtime's ready queue.
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn joined_stale_fetch_allows_one_more() {
+    use cloudauth::testing::{TestKey, TokenBuilder, jwk_set};
+    use cloudauth::{Algorithm, ManualClock, RemoteKeySet, Verifier};
+
+    let old_key = TestKey::generate(Algorithm::ES256).with_kid("old");
+    let new_key = TestKey::generate(Algorithm::ES256).with_kid("new");
+    let fetcher = Arc::new(PublishingFetcher {
+        old: jwk_set([&old_key]).to_string(),
+        new: jwk_set([&old_key, &new_key]).to_string(),
+        calls: 0.into(),
+        gate: tokio::sync::Notify::new(),
+    });
+    let clock = ManualClock::from_unix(NOW);
+    let keys = RemoteKeySet::builder("https://issuer.example/jwks.json")
+        .fetcher(Arc::clone(&fetcher))
+        .background_refresh(false)
+        .clock(clock.clone())
+        .build()
+        .expect("key set builds");
+    let verifier = Verifier::builder(keys.clone())
+        .issuer("https://issuer.example")
+        .audience("api")
+        .algorithms([Algorithm::ES256])
+        .clock(clock)
+        .build()
+        .expect("verifier builds");
+    keys.load().await.expect("keys load");
+
+    // A refresh is in flight and will bring the old keys only.
+    let refreshing = tokio::spawn({
+        let keys = keys.clone();
+        async move { keys.refresh().await }
+    });
+    settle().await;
+    assert_eq!(fetcher.calls(), 2, "the refresh has started");
+
+    // A token signed with the new key joins that refresh, which does not have its kid.
+    let token = TokenBuilder::valid_at("https://issuer.example", "api", NOW).sign(&new_key);
+    let verifying = tokio::spawn({
+        let verifier = verifier.clone();
+        async move { verify(&verifier, &token).await }
+    });
+    settle().await;
+    fetcher.release();
+
+    let outcome = within(verifying).await.expect("task completes");
+    assert_eq!(outcome, None, "the token verifies after one more fetch");
+    assert_eq!(fetcher.calls(), 3, "exactly one fetch after the joined one");
+    within(refreshing)
+        .await
+        .expect("task completes")
+        .expect("refresh succeeds");
+}

@@ -53,7 +53,9 @@ pub(crate) struct Snapshot {
 struct State {
     consecutive_failures: u32,
     last_error: Option<String>,
-    last_unknown_kid_fetch: Option<i64>,
+    /// When the last fetch for an unknown kid was granted, and the number of completed fetches
+    /// at that moment.
+    last_unknown_kid_fetch: Option<(i64, u64)>,
     /// Until when requests start no fetch after a failure; the background task retries.
     retry_at: Option<i64>,
     negative: NegativeCache,
@@ -156,28 +158,38 @@ impl Shared {
 
     /// Decides whether an unknown `kid` may trigger a refetch at `now`, or join the one in
     /// flight.
-    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64) -> bool {
+    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64) -> RefetchGrant {
         if kid.len() > MAX_REMEMBERED_KID_LEN {
-            return false;
+            return RefetchGrant::Denied;
         }
         if self.is_fetching() {
-            return true;
+            return RefetchGrant::Join;
         }
         let mut state = self.lock_state();
         let cooldown = seconds(self.config.unknown_kid_cooldown);
-        let cooling = state
-            .last_unknown_kid_fetch
-            .is_some_and(|last| now.saturating_sub(last) < cooldown);
         let backing_off = state.retry_at.is_some_and(|retry_at| now < retry_at);
         let remembered =
             state
                 .negative
                 .contains(kid, now, cooldown.saturating_mul(NEGATIVE_TTL_COOLDOWNS));
-        if cooling || backing_off || remembered {
-            return false;
+        if backing_off || remembered {
+            return RefetchGrant::Denied;
         }
-        state.last_unknown_kid_fetch = Some(now);
-        true
+
+        let attempts = self.attempts();
+        match state.last_unknown_kid_fetch {
+            // The granted fetch has not finished and may not have started yet, so it is joined.
+            Some((granted, at_attempts))
+                if now.saturating_sub(granted) < cooldown && at_attempts == attempts =>
+            {
+                RefetchGrant::Join
+            }
+            Some((granted, _)) if now.saturating_sub(granted) < cooldown => RefetchGrant::Denied,
+            _ => {
+                state.last_unknown_kid_fetch = Some((now, attempts));
+                RefetchGrant::Start
+            }
+        }
     }
 
     /// Records that `kid` was absent from keys that a refetch loaded successfully, so it
@@ -395,6 +407,17 @@ impl Shared {
         // The state contains counters only, which stay consistent even if a holder panicked.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The decision on a refetch for an unknown `kid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefetchGrant {
+    /// No fetch, because the cooldown, a retry interval or the negative cache applies.
+    Denied,
+    /// A fetch is in flight or granted, and the request may wait for it.
+    Join,
+    /// The request may fetch, and the cooldown now counts from this fetch.
+    Start,
 }
 
 /// Marks a fetch as running until dropped, also when the fetching future is cancelled.

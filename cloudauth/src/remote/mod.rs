@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use engine::{Shared, Snapshot, unavailable};
+use engine::{RefetchGrant, Shared, Snapshot, unavailable};
 
 use crate::error::Error;
 
@@ -182,7 +182,8 @@ impl RemoteKeySet {
     ) -> Option<Refetched> {
         let observed = self.shared.attempts();
         let now = self.shared.clock.now_unix();
-        if !self.shared.may_refetch_for(kid, now) {
+        let grant = self.shared.may_refetch_for(kid, now);
+        if grant == RefetchGrant::Denied {
             // Another request's refetch may have loaded newer keys since the caller took its
             // snapshot; those are worth a second look, though not a fetch.
             return self
@@ -200,14 +201,17 @@ impl RemoteKeySet {
         let mut fetched = self.fetch(observed).await.ok()?;
         let mut snapshot = self.shared.usable_snapshot(self.shared.clock.now_unix())?;
 
-        // A fetch that this request joined may have started before the issuer published the
-        // kid. The request may then fetch once itself, under the same cooldown.
+        // The keys may come from another fetch, which this request waited for and which may
+        // have started before the issuer published the kid. The request then fetches once
+        // itself: at once when it started the cooldown, and under the cooldown when it joined.
         if !fetched && !snapshot.keys.contains_kid(kid) {
             let observed = self.shared.attempts();
-            if self
-                .shared
-                .may_refetch_for(kid, self.shared.clock.now_unix())
-            {
+            let again = grant == RefetchGrant::Start
+                || self
+                    .shared
+                    .may_refetch_for(kid, self.shared.clock.now_unix())
+                    != RefetchGrant::Denied;
+            if again {
                 fetched = self.fetch(observed).await.ok()?;
                 snapshot = self.shared.usable_snapshot(self.shared.clock.now_unix())?;
             }
@@ -229,7 +233,7 @@ impl RemoteKeySet {
     pub(crate) fn refetch_for_unknown_kid_in_background(&self, kid: &str) {
         let observed = self.shared.attempts();
         let now = self.shared.clock.now_unix();
-        if self.shared.may_refetch_for(kid, now) {
+        if self.shared.may_refetch_for(kid, now) != RefetchGrant::Denied {
             self.spawn_fetch(observed);
         }
     }

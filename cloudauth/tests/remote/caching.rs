@@ -386,17 +386,27 @@ async fn header_key_urls_are_never_fetched() {
     );
 }
 
-/// Serves the old key set twice and then the new one. The second request waits until
-/// `release` is called, like a refresh that left before the issuer published a key.
+/// Serves the key sets of `bodies` in turn, repeating the last. The request numbered
+/// `gated_call` (from 1) waits until `release` is called, like a refresh that left before the
+/// issuer published a key.
 #[derive(Debug)]
-struct PublishingFetcher {
-    old: String,
-    new: String,
+struct ScriptedFetcher {
+    bodies: Vec<String>,
+    gated_call: Option<usize>,
     calls: std::sync::atomic::AtomicUsize,
     gate: tokio::sync::Notify,
 }
 
-impl PublishingFetcher {
+impl ScriptedFetcher {
+    fn new(bodies: Vec<String>, gated_call: Option<usize>) -> Arc<Self> {
+        Arc::new(Self {
+            bodies,
+            gated_call,
+            calls: 0.into(),
+            gate: tokio::sync::Notify::new(),
+        })
+    }
+
     fn calls(&self) -> usize {
         self.calls.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -406,18 +416,18 @@ impl PublishingFetcher {
     }
 }
 
-impl cloudauth::Fetcher for PublishingFetcher {
+impl cloudauth::Fetcher for ScriptedFetcher {
     fn fetch<'a>(&'a self, _request: &'a cloudauth::FetchRequest) -> cloudauth::FetchFuture<'a> {
         let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         Box::pin(async move {
-            let body = match call {
-                1 => &self.old,
-                2 => {
-                    self.gate.notified().await;
-                    &self.old
-                }
-                _ => &self.new,
-            };
+            if self.gated_call == Some(call) {
+                self.gate.notified().await;
+            }
+            let body = self
+                .bodies
+                .get(call - 1)
+                .or(self.bodies.last())
+                .map_or("", String::as_str);
             Ok(cloudauth::FetchResponse::new(200, body.as_bytes()))
         })
     }
@@ -430,33 +440,43 @@ async fn settle() {
     }
 }
 
-#[tokio::test]
-async fn joined_stale_fetch_allows_one_more() {
-    use cloudauth::testing::{TestKey, TokenBuilder, jwk_set};
-    use cloudauth::{Algorithm, ManualClock, RemoteKeySet, Verifier};
-
-    let old_key = TestKey::generate(Algorithm::ES256).with_kid("old");
-    let new_key = TestKey::generate(Algorithm::ES256).with_kid("new");
-    let fetcher = Arc::new(PublishingFetcher {
-        old: jwk_set([&old_key]).to_string(),
-        new: jwk_set([&old_key, &new_key]).to_string(),
-        calls: 0.into(),
-        gate: tokio::sync::Notify::new(),
-    });
-    let clock = ManualClock::from_unix(NOW);
-    let keys = RemoteKeySet::builder("https://issuer.example/jwks.json")
-        .fetcher(Arc::clone(&fetcher))
+/// Returns a key set on `fetcher` and a verifier of ES256 tokens that uses it.
+fn scripted_verifier(
+    fetcher: &Arc<ScriptedFetcher>,
+) -> (cloudauth::RemoteKeySet, cloudauth::Verifier) {
+    let clock = cloudauth::ManualClock::from_unix(NOW);
+    let keys = cloudauth::RemoteKeySet::builder("https://issuer.example/jwks.json")
+        .fetcher(Arc::clone(fetcher))
         .background_refresh(false)
         .clock(clock.clone())
         .build()
         .expect("key set builds");
-    let verifier = Verifier::builder(keys.clone())
+    let verifier = cloudauth::Verifier::builder(keys.clone())
         .issuer("https://issuer.example")
         .audience("api")
-        .algorithms([Algorithm::ES256])
+        .algorithms([cloudauth::Algorithm::ES256])
         .clock(clock)
         .build()
         .expect("verifier builds");
+    (keys, verifier)
+}
+
+/// Returns the old key, the new key and the key sets before and after the new one appears.
+fn rotated_keys() -> (cloudauth::testing::TestKey, String, String) {
+    use cloudauth::testing::{TestKey, jwk_set};
+
+    let old_key = TestKey::generate(cloudauth::Algorithm::ES256).with_kid("old");
+    let new_key = TestKey::generate(cloudauth::Algorithm::ES256).with_kid("new");
+    let before = jwk_set([&old_key]).to_string();
+    let after = jwk_set([&old_key, &new_key]).to_string();
+    (new_key, before, after)
+}
+
+#[tokio::test]
+async fn joined_stale_fetch_allows_one_more() {
+    let (new_key, before, after) = rotated_keys();
+    let fetcher = ScriptedFetcher::new(vec![before.clone(), before, after], Some(2));
+    let (keys, verifier) = scripted_verifier(&fetcher);
     keys.load().await.expect("keys load");
 
     // A refresh is in flight and will bring the old keys only.
@@ -468,7 +488,8 @@ async fn joined_stale_fetch_allows_one_more() {
     assert_eq!(fetcher.calls(), 2, "the refresh has started");
 
     // A token signed with the new key joins that refresh, which does not have its kid.
-    let token = TokenBuilder::valid_at("https://issuer.example", "api", NOW).sign(&new_key);
+    let token = cloudauth::testing::TokenBuilder::valid_at("https://issuer.example", "api", NOW)
+        .sign(&new_key);
     let verifying = tokio::spawn({
         let verifier = verifier.clone();
         async move { verify(&verifier, &token).await }
@@ -483,4 +504,28 @@ async fn joined_stale_fetch_allows_one_more() {
         .await
         .expect("task completes")
         .expect("refresh succeeds");
+}
+
+#[tokio::test]
+async fn granted_refetch_is_joined_before_it_starts() {
+    let (new_key, before, after) = rotated_keys();
+    let fetcher = ScriptedFetcher::new(vec![before, after], None);
+    let (keys, verifier) = scripted_verifier(&fetcher);
+    keys.load().await.expect("keys load");
+    let token = cloudauth::testing::TokenBuilder::valid_at("https://issuer.example", "api", NOW)
+        .sign(&new_key);
+
+    // On this single-threaded runtime the first request is granted the refetch and the second
+    // asks before the fetch task has run.
+    let requests: Vec<_> = (0..2)
+        .map(|_| {
+            let (verifier, token) = (verifier.clone(), token.clone());
+            tokio::spawn(async move { verify(&verifier, &token).await })
+        })
+        .collect();
+    for request in requests {
+        let outcome = within(request).await.expect("task completes");
+        assert_eq!(outcome, None, "both requests verify");
+    }
+    assert_eq!(fetcher.calls(), 2, "one refetch for both");
 }

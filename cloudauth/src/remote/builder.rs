@@ -6,7 +6,7 @@ use std::time::Duration;
 
 #[cfg(feature = "reqwest")]
 use super::ReqwestFetcher;
-use super::engine::{Config, Shared};
+use super::engine::{Config, Shared, Since};
 use super::fetch::Fetcher;
 use super::freshness::FreshnessRules;
 use super::{RemoteKeySet, url};
@@ -268,7 +268,7 @@ fn spawn_background_refresh(shared: Weak<Shared>, mut stopped: tokio::sync::watc
             let Some(shared) = shared.upgrade() else {
                 return;
             };
-            let _ = shared.fetch_shared(observed).await;
+            let _ = shared.fetch_shared(Since::Completed(observed)).await;
         }
     });
 }

@@ -53,8 +53,8 @@ pub(crate) struct Snapshot {
 struct State {
     consecutive_failures: u32,
     last_error: Option<String>,
-    /// When the last fetch for an unknown kid was granted, and the number of completed fetches
-    /// at that moment.
+    /// When the last fetch for an unknown kid was granted, and the number of started fetches
+    /// that the granted request had seen.
     last_unknown_kid_fetch: Option<(i64, u64)>,
     /// Until when requests start no fetch after a failure; the background task retries.
     retry_at: Option<i64>,
@@ -71,6 +71,9 @@ pub(crate) struct Shared {
     /// The number of completed fetch attempts, so that waiters can tell whether a fetch
     /// finished while they waited for the fetch lock.
     attempts: AtomicU64,
+    /// The number of started fetch attempts, so that a request with an unknown kid can tell
+    /// whether a fetch began after it saw the kid missing.
+    started: AtomicU64,
     /// `true` while a fetch runs; read without taking the fetch lock.
     fetching: AtomicBool,
     fetch_lock: tokio::sync::Mutex<()>,
@@ -92,6 +95,7 @@ impl Shared {
             clock,
             snapshot: ArcSwapOption::empty(),
             attempts: AtomicU64::new(0),
+            started: AtomicU64::new(0),
             fetching: AtomicBool::new(false),
             fetch_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
@@ -119,6 +123,10 @@ impl Shared {
         self.attempts.load(Ordering::Acquire)
     }
 
+    pub(crate) fn started(&self) -> u64 {
+        self.started.load(Ordering::Acquire)
+    }
+
     pub(crate) fn is_fetching(&self) -> bool {
         self.fetching.load(Ordering::Acquire)
     }
@@ -127,23 +135,25 @@ impl Shared {
         self.lock_state().consecutive_failures
     }
 
-    /// Fetches once, unless another fetch completed after `observed_attempts` was read, in
-    /// which case its outcome is returned. Concurrent callers share one fetch. `Ok(true)` means
-    /// this call fetched, and `Ok(false)` that it took the result of a fetch that may have
-    /// started before the call.
-    pub(crate) async fn fetch_shared(&self, observed_attempts: u64) -> Result<bool, Error> {
+    /// Fetches once, unless a fetch that `since` accepts has completed, in which case its
+    /// outcome is returned. Concurrent callers share one fetch.
+    pub(crate) async fn fetch_shared(&self, since: Since) -> Result<(), Error> {
         let _guard = self.fetch_lock.lock().await;
-        if self.attempts() != observed_attempts {
+        // No fetch runs while the lock is held, so every started fetch has completed.
+        let done = match since {
+            Since::Completed(observed) => self.attempts() != observed,
+            Since::Started(observed) => self.started() != observed,
+        };
+        if done {
             return match &self.lock_state().last_error {
-                None => Ok(false),
+                None => Ok(()),
                 Some(message) => Err(unavailable(message.clone())),
             };
         }
 
-        let _running = Running::start(&self.fetching);
-        let result = self.fetch_once().await;
-        self.attempts.fetch_add(1, Ordering::AcqRel);
-        result.map(|()| true)
+        self.started.fetch_add(1, Ordering::AcqRel);
+        let _running = Running::start(&self.fetching, &self.attempts);
+        self.fetch_once().await
     }
 
     /// Returns `true` when a request may start a fetch at `now`: always, unless a fetch failed
@@ -156,14 +166,13 @@ impl Shared {
                 .is_none_or(|retry_at| now >= retry_at)
     }
 
-    /// Decides whether an unknown `kid` may trigger a refetch at `now`, or join the one in
-    /// flight.
-    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64) -> RefetchGrant {
+    /// Decides whether a request that saw `kid` missing may wait for a fetch that starts after
+    /// it took its keys, when `observed` fetches had started. The fetch is its own, or one
+    /// granted to another request that took the same keys. Returns `false` within the cooldown
+    /// of a grant to older keys, during a retry interval, and for a kid in the negative cache.
+    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64, observed: u64) -> bool {
         if kid.len() > MAX_REMEMBERED_KID_LEN {
-            return RefetchGrant::Denied;
-        }
-        if self.is_fetching() {
-            return RefetchGrant::Join;
+            return false;
         }
         let mut state = self.lock_state();
         let cooldown = seconds(self.config.unknown_kid_cooldown);
@@ -173,21 +182,15 @@ impl Shared {
                 .negative
                 .contains(kid, now, cooldown.saturating_mul(NEGATIVE_TTL_COOLDOWNS));
         if backing_off || remembered {
-            return RefetchGrant::Denied;
+            return false;
         }
 
-        let attempts = self.attempts();
         match state.last_unknown_kid_fetch {
-            // The granted fetch has not finished and may not have started yet, so it is joined.
-            Some((granted, at_attempts))
-                if now.saturating_sub(granted) < cooldown && at_attempts == attempts =>
-            {
-                RefetchGrant::Join
-            }
-            Some((granted, _)) if now.saturating_sub(granted) < cooldown => RefetchGrant::Denied,
+            // The granted fetch starts after this request saw the keys, so it serves both.
+            Some((granted, seen)) if now.saturating_sub(granted) < cooldown => seen >= observed,
             _ => {
-                state.last_unknown_kid_fetch = Some((now, attempts));
-                RefetchGrant::Start
+                state.last_unknown_kid_fetch = Some((now, observed));
+                true
             }
         }
     }
@@ -409,30 +412,36 @@ impl Shared {
     }
 }
 
-/// The decision on a refetch for an unknown `kid`.
+/// The fetches that a waiting caller accepts in place of one of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RefetchGrant {
-    /// No fetch, because the cooldown, a retry interval or the negative cache applies.
-    Denied,
-    /// A fetch is in flight or granted, and the request may wait for it.
-    Join,
-    /// The request may fetch, and the cooldown now counts from this fetch.
-    Start,
+pub(crate) enum Since {
+    /// Any fetch that completed after this many fetches had completed.
+    Completed(u64),
+    /// Only a fetch that started after this many fetches had started.
+    Started(u64),
 }
 
-/// Marks a fetch as running until dropped, also when the fetching future is cancelled.
-struct Running<'a>(&'a AtomicBool);
+/// Marks a fetch as running until dropped, and then counts it as completed, also when the
+/// fetching future panics or is cancelled.
+struct Running<'a> {
+    fetching: &'a AtomicBool,
+    completed: &'a AtomicU64,
+}
 
 impl<'a> Running<'a> {
-    fn start(flag: &'a AtomicBool) -> Self {
-        flag.store(true, Ordering::Release);
-        Self(flag)
+    fn start(fetching: &'a AtomicBool, completed: &'a AtomicU64) -> Self {
+        fetching.store(true, Ordering::Release);
+        Self {
+            fetching,
+            completed,
+        }
     }
 }
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        self.completed.fetch_add(1, Ordering::AcqRel);
+        self.fetching.store(false, Ordering::Release);
     }
 }
 

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use engine::{RefetchGrant, Shared, Snapshot, unavailable};
+use engine::{Shared, Since, Snapshot, unavailable};
 
 use crate::error::Error;
 
@@ -48,7 +48,8 @@ pub struct RemoteKeySet {
 /// Keys to check a token with again after its `kid` was not found.
 pub(crate) struct Refetched {
     pub(crate) snapshot: Arc<Snapshot>,
-    /// `true` when this request's refetch loaded them, so an absent `kid` may be remembered.
+    /// `true` when a fetch that started after the request saw its `kid` missing loaded them,
+    /// so an absent `kid` may be remembered.
     pub(crate) fetched: bool,
 }
 
@@ -106,9 +107,9 @@ impl RemoteKeySet {
     /// fails; cached keys stay in use within their stale period.
     pub async fn refresh(&self) -> Result<(), Error> {
         if self.shared.is_fetching() {
-            let _ = self.fetch(self.shared.attempts()).await;
+            let _ = self.fetch(Since::Completed(self.shared.attempts())).await;
         }
-        self.fetch(self.shared.attempts()).await.map(|_| ())
+        self.fetch(Since::Completed(self.shared.attempts())).await
     }
 
     /// Returns the state of the cache.
@@ -144,12 +145,12 @@ impl RemoteKeySet {
             return Err(self.unavailable());
         }
 
-        let fetched = self.fetch(self.shared.attempts()).await;
+        let fetched = self.fetch(Since::Completed(self.shared.attempts())).await;
         let now = self.shared.clock.now_unix();
         let error = match (self.shared.usable_snapshot(now), fetched) {
             (Some(snapshot), _) => return Ok(snapshot),
             (None, Err(error)) => error,
-            (None, Ok(_)) => unavailable("key set is not loaded"),
+            (None, Ok(())) => unavailable("key set is not loaded"),
         };
         Err(error.with_retry_after(self.shared.retry_after()))
     }
@@ -173,17 +174,24 @@ impl RemoteKeySet {
         }
     }
 
-    /// Refetches for a token whose `kid` is not in the keys, unless the cooldown, the negative
-    /// cache or a recent failure forbids it. Returns the new keys when a fetch succeeded.
+    /// Returns the number of fetches started so far. A request reads it before it takes the
+    /// snapshot in which it looks for a `kid`, and passes it to
+    /// [`RemoteKeySet::refetch_for_unknown_kid`] when the kid is missing.
+    pub(crate) fn fetches_started(&self) -> u64 {
+        self.shared.started()
+    }
+
+    /// Refetches for a token whose `kid` is not in `checked`, the snapshot taken after
+    /// `observed` fetches had started, unless the cooldown, the negative cache or a recent
+    /// failure forbids it. Returns the new keys when a fetch succeeded.
     pub(crate) async fn refetch_for_unknown_kid(
         &self,
         kid: &str,
         checked: &Arc<Snapshot>,
+        observed: u64,
     ) -> Option<Refetched> {
-        let observed = self.shared.attempts();
         let now = self.shared.clock.now_unix();
-        let grant = self.shared.may_refetch_for(kid, now);
-        if grant == RefetchGrant::Denied {
+        if !self.shared.may_refetch_for(kid, now, observed) {
             // Another request's refetch may have loaded newer keys since the caller took its
             // snapshot; those are worth a second look, though not a fetch.
             return self
@@ -196,27 +204,17 @@ impl RemoteKeySet {
                 });
         }
 
-        // After a failed refetch the cached keys stay in use and the caller checks the token
-        // with them. The kid is not remembered, so a later success can still find it.
-        let mut fetched = self.fetch(observed).await.ok()?;
-        let mut snapshot = self.shared.usable_snapshot(self.shared.clock.now_unix())?;
-
-        // The keys may come from another fetch, which this request waited for and which may
-        // have started before the issuer published the kid. The request then fetches once
-        // itself: at once when it started the cooldown, and under the cooldown when it joined.
-        if !fetched && !snapshot.keys.contains_kid(kid) {
-            let observed = self.shared.attempts();
-            let again = grant == RefetchGrant::Start
-                || self
-                    .shared
-                    .may_refetch_for(kid, self.shared.clock.now_unix())
-                    != RefetchGrant::Denied;
-            if again {
-                fetched = self.fetch(observed).await.ok()?;
-                snapshot = self.shared.usable_snapshot(self.shared.clock.now_unix())?;
-            }
-        }
-        Some(Refetched { snapshot, fetched })
+        // Only a fetch that started after the request saw its kid missing counts, because an
+        // earlier one may have left before the issuer published the key. After a failed
+        // refetch the cached keys stay in use and the caller checks the token with them. The
+        // kid is not remembered, so a later success can still find it.
+        self.fetch(Since::Started(observed)).await.ok()?;
+        self.shared
+            .usable_snapshot(self.shared.clock.now_unix())
+            .map(|snapshot| Refetched {
+                snapshot,
+                fetched: true,
+            })
     }
 
     /// Records that `kid` is absent from `snapshot`, which a refetch just loaded, unless a key
@@ -230,11 +228,11 @@ impl RemoteKeySet {
     }
 
     /// Starts a refetch for an unknown `kid` in the background, for callers that cannot wait.
-    pub(crate) fn refetch_for_unknown_kid_in_background(&self, kid: &str) {
-        let observed = self.shared.attempts();
+    /// `observed` is as for [`RemoteKeySet::refetch_for_unknown_kid`].
+    pub(crate) fn refetch_for_unknown_kid_in_background(&self, kid: &str, observed: u64) {
         let now = self.shared.clock.now_unix();
-        if self.shared.may_refetch_for(kid, now) != RefetchGrant::Denied {
-            self.spawn_fetch(observed);
+        if self.shared.may_refetch_for(kid, now, observed) {
+            self.spawn_fetch(Since::Started(observed));
         }
     }
 
@@ -248,31 +246,31 @@ impl RemoteKeySet {
 
     fn refresh_in_background(&self, now: i64) {
         if !self.shared.is_fetching() && self.shared.may_fetch(now) {
-            self.spawn_fetch(self.shared.attempts());
+            self.spawn_fetch(Since::Completed(self.shared.attempts()));
         }
     }
 
     /// Runs a shared fetch in a task of its own, so a caller that goes away, such as a request
     /// whose client disconnected, does not cancel the fetch that others wait for.
-    async fn fetch(&self, observed: u64) -> Result<bool, Error> {
+    async fn fetch(&self, since: Since) -> Result<(), Error> {
         let shared = Arc::clone(&self.shared);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return shared.fetch_shared(observed).await;
+            return shared.fetch_shared(since).await;
         };
-        let task = runtime.spawn(async move { shared.fetch_shared(observed).await });
+        let task = runtime.spawn(async move { shared.fetch_shared(since).await });
         match task.await {
             Ok(result) => result,
             Err(error) => Err(unavailable("key set fetch task failed").with_source(error)),
         }
     }
 
-    fn spawn_fetch(&self, observed: u64) {
+    fn spawn_fetch(&self, since: Since) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let shared = Arc::clone(&self.shared);
         runtime.spawn(async move {
-            let _ = shared.fetch_shared(observed).await;
+            let _ = shared.fetch_shared(since).await;
         });
     }
 }

@@ -169,6 +169,8 @@ impl Verifier {
             Source::Unsigned => return Err(unsigned_source()),
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
+                // Read before the snapshot, so that a later fetch is known to be newer.
+                let observed = remote.fetches_started();
                 let snapshot = remote.snapshot_now()?;
                 let mut checked = check_signature(&snapshot.keys, kid, header.alg, &segments);
                 if let (Err(error), Some(kid)) = (&checked, kid)
@@ -181,7 +183,7 @@ impl Verifier {
                         checked = check_signature(&current.keys, Some(kid), header.alg, &segments);
                     }
                     if checked.is_err() {
-                        remote.refetch_for_unknown_kid_in_background(kid);
+                        remote.refetch_for_unknown_kid_in_background(kid, observed);
                     }
                 }
                 checked?
@@ -245,12 +247,14 @@ impl Verifier {
             Source::Unsigned => return Err(unsigned_source()),
             Source::Static(keys) => check_signature(keys, kid, header.alg, &segments)?,
             Source::Remote(remote) => {
+                // Read before the snapshot, so that a later fetch is known to be newer.
+                let observed = remote.fetches_started();
                 let snapshot = remote.usable_snapshot().await?;
                 match check_signature(&snapshot.keys, kid, header.alg, &segments) {
                     Err(error) if error.kind() == ErrorKind::UnknownKeyId && kid.is_some() => {
                         let kid = kid.unwrap_or_default();
-                        let Some(refetched) = remote.refetch_for_unknown_kid(kid, &snapshot).await
-                        else {
+                        let refetched = remote.refetch_for_unknown_kid(kid, &snapshot, observed);
+                        let Some(refetched) = refetched.await else {
                             return Err(error);
                         };
                         let rechecked = check_signature(

@@ -388,20 +388,31 @@ async fn header_key_urls_are_never_fetched() {
 
 /// Serves the key sets of `bodies` in turn, repeating the last. The request numbered
 /// `gated_call` (from 1) waits until `release` is called, like a refresh that left before the
-/// issuer published a key.
+/// issuer published a key. From the request numbered `panic_from` on, the fetcher panics, as a
+/// faulty custom fetcher may.
 #[derive(Debug)]
 struct ScriptedFetcher {
     bodies: Vec<String>,
     gated_call: Option<usize>,
+    panic_from: Option<usize>,
     calls: std::sync::atomic::AtomicUsize,
     gate: tokio::sync::Notify,
 }
 
 impl ScriptedFetcher {
     fn new(bodies: Vec<String>, gated_call: Option<usize>) -> Arc<Self> {
+        Self::panicking_from(bodies, gated_call, None)
+    }
+
+    fn panicking_from(
+        bodies: Vec<String>,
+        gated_call: Option<usize>,
+        panic_from: Option<usize>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             bodies,
             gated_call,
+            panic_from,
             calls: 0.into(),
             gate: tokio::sync::Notify::new(),
         })
@@ -422,6 +433,10 @@ impl cloudauth::Fetcher for ScriptedFetcher {
         Box::pin(async move {
             if self.gated_call == Some(call) {
                 self.gate.notified().await;
+            }
+            #[expect(clippy::panic, reason = "the fetcher stands for a faulty one")]
+            if self.panic_from.is_some_and(|from| call >= from) {
+                panic!("scripted fetcher fails on request {call}");
             }
             let body = self
                 .bodies
@@ -528,4 +543,111 @@ async fn granted_refetch_is_joined_before_it_starts() {
         assert_eq!(outcome, None, "both requests verify");
     }
     assert_eq!(fetcher.calls(), 2, "one refetch for both");
+}
+
+#[tokio::test]
+async fn requests_beside_a_stale_fetch_share_one_more() {
+    let (new_key, before, after) = rotated_keys();
+    let fetcher = ScriptedFetcher::new(vec![before.clone(), before, after], Some(2));
+    let (keys, verifier) = scripted_verifier(&fetcher);
+    keys.load().await.expect("keys load");
+    let token = cloudauth::testing::TokenBuilder::valid_at("https://issuer.example", "api", NOW)
+        .sign(&new_key);
+
+    // A refresh is out and will bring the old keys.
+    let refreshing = tokio::spawn({
+        let keys = keys.clone();
+        async move { keys.refresh().await }
+    });
+    settle().await;
+    assert_eq!(fetcher.calls(), 2, "the refresh is in flight");
+
+    // Two requests with the new kid arrive while it is out: the first is granted a refetch
+    // and the second shares it, although neither can use the refresh.
+    let requests: Vec<_> = (0..2)
+        .map(|_| {
+            let (verifier, token) = (verifier.clone(), token.clone());
+            tokio::spawn(async move { verify(&verifier, &token).await })
+        })
+        .collect();
+    settle().await;
+    fetcher.release();
+
+    for request in requests {
+        let outcome = within(request).await.expect("task completes");
+        assert_eq!(outcome, None, "both requests verify");
+    }
+    assert_eq!(fetcher.calls(), 3, "one refetch for both");
+    within(refreshing)
+        .await
+        .expect("task completes")
+        .expect("refresh succeeds");
+}
+
+/// Returns a token for `kid` whose signature no key checks; the key lookup fails first.
+fn token_with_kid(kid: &str) -> String {
+    cloudauth::testing::TokenBuilder::valid_at("https://issuer.example", "api", NOW).with_signature(
+        "ES256",
+        Some(kid),
+        &[1; 64],
+    )
+}
+
+#[tokio::test]
+async fn panicking_fetcher_costs_one_fetch_per_cooldown() {
+    let (_, before, _) = rotated_keys();
+    let fetcher = ScriptedFetcher::panicking_from(vec![before], None, Some(2));
+    let (keys, verifier) = scripted_verifier(&fetcher);
+    keys.load().await.expect("keys load");
+
+    for index in 0..20 {
+        let outcome = within(verify(
+            &verifier,
+            &token_with_kid(&format!("random-{index}")),
+        ))
+        .await;
+        assert_eq!(outcome, Some(ErrorKind::UnknownKeyId), "async {index}");
+    }
+    for index in 0..20 {
+        let token = token_with_kid(&format!("other-{index}"));
+        let error = verifier
+            .verify::<serde_json::Value>(&token)
+            .expect_err("unknown kid");
+        assert_eq!(error.kind(), ErrorKind::UnknownKeyId, "sync {index}");
+        settle().await;
+    }
+    assert_eq!(fetcher.calls(), 2, "one refetch in the cooldown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_random_kids_cost_one_fetch() {
+    let (_, before, _) = rotated_keys();
+    let mut extra_fetches = Vec::new();
+    for round in 0..200 {
+        let fetcher = ScriptedFetcher::new(vec![before.clone()], None);
+        let (keys, verifier) = scripted_verifier(&fetcher);
+        keys.load().await.expect("keys load");
+        let barrier = Arc::new(tokio::sync::Barrier::new(8));
+        let requests: Vec<_> = (0..8)
+            .map(|index| {
+                let token = token_with_kid(&format!("round-{round}-{index}"));
+                let (verifier, barrier) = (verifier.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    verify(&verifier, &token).await
+                })
+            })
+            .collect();
+        for request in requests {
+            let outcome = within(request).await.expect("task completes");
+            assert_eq!(outcome, Some(ErrorKind::UnknownKeyId));
+        }
+        if fetcher.calls() != 2 {
+            extra_fetches.push((round, fetcher.calls()));
+        }
+    }
+    assert!(
+        extra_fetches.is_empty(),
+        "rounds with more than one refetch: {extra_fetches:?}"
+    );
 }

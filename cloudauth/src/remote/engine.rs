@@ -151,8 +151,8 @@ impl Shared {
             };
         }
 
-        self.started.fetch_add(1, Ordering::AcqRel);
         let _running = Running::start(&self.fetching, &self.attempts);
+        self.started.fetch_add(1, Ordering::AcqRel);
         self.fetch_once().await
     }
 
@@ -166,13 +166,14 @@ impl Shared {
                 .is_none_or(|retry_at| now >= retry_at)
     }
 
-    /// Decides whether a request that saw `kid` missing may wait for a fetch that starts after
-    /// it took its keys, when `observed` fetches had started. The fetch is its own, or one
-    /// granted to another request that took the same keys. Returns `false` within the cooldown
-    /// of a grant to older keys, during a retry interval, and for a kid in the negative cache.
-    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64, observed: u64) -> bool {
+    /// Decides whether a request that saw `kid` missing, after `observed` fetches had
+    /// started, may have a refetch. Returns the start count that the refetch must follow: the
+    /// request's own `observed` when it is granted a new refetch, or the count of the refetch
+    /// granted within the cooldown, which every request then shares. `None` during a retry
+    /// interval and for a kid in the negative cache.
+    pub(crate) fn may_refetch_for(&self, kid: &str, now: i64, observed: u64) -> Option<u64> {
         if kid.len() > MAX_REMEMBERED_KID_LEN {
-            return false;
+            return None;
         }
         let mut state = self.lock_state();
         let cooldown = seconds(self.config.unknown_kid_cooldown);
@@ -182,17 +183,24 @@ impl Shared {
                 .negative
                 .contains(kid, now, cooldown.saturating_mul(NEGATIVE_TTL_COOLDOWNS));
         if backing_off || remembered {
-            return false;
+            return None;
         }
 
         match state.last_unknown_kid_fetch {
-            // The granted fetch starts after this request saw the keys, so it serves both.
-            Some((granted, seen)) if now.saturating_sub(granted) < cooldown => seen >= observed,
+            Some((granted, seen)) if now.saturating_sub(granted) < cooldown => Some(seen),
             _ => {
                 state.last_unknown_kid_fetch = Some((now, observed));
-                true
+                Some(observed)
             }
         }
+    }
+
+    /// Returns `true` when a fetch that started after `since` fetches had started has
+    /// completed, so there is nothing to wait for.
+    pub(crate) fn completed_since(&self, since: u64) -> bool {
+        // `fetching` is set before the start count moves and cleared after the completion
+        // count moves, so a moved start count without a running fetch means it completed.
+        self.started() != since && !self.is_fetching()
     }
 
     /// Records that `kid` was absent from keys that a refetch loaded successfully, so it

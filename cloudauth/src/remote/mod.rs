@@ -191,7 +191,7 @@ impl RemoteKeySet {
         observed: u64,
     ) -> Option<Refetched> {
         let now = self.shared.clock.now_unix();
-        if !self.shared.may_refetch_for(kid, now, observed) {
+        let Some(since) = self.shared.may_refetch_for(kid, now, observed) else {
             // Another request's refetch may have loaded newer keys since the caller took its
             // snapshot; those are worth a second look, though not a fetch.
             return self
@@ -202,18 +202,21 @@ impl RemoteKeySet {
                     snapshot,
                     fetched: false,
                 });
-        }
+        };
 
-        // Only a fetch that started after the request saw its kid missing counts, because an
-        // earlier one may have left before the issuer published the key. After a failed
-        // refetch the cached keys stay in use and the caller checks the token with them. The
-        // kid is not remembered, so a later success can still find it.
-        self.fetch(Since::Started(observed)).await.ok()?;
+        // Only a fetch that started after `since` counts, because an earlier one may have left
+        // before the issuer published the key. After a failed refetch the cached keys stay in
+        // use and the caller checks the token with them. The kid is not remembered, so a
+        // later success can still find it.
+        if !self.shared.completed_since(since) {
+            self.fetch(Since::Started(since)).await.ok()?;
+        }
         self.shared
             .usable_snapshot(self.shared.clock.now_unix())
             .map(|snapshot| Refetched {
                 snapshot,
-                fetched: true,
+                // A refetch granted before this request took its keys may predate its kid.
+                fetched: since >= observed,
             })
     }
 
@@ -231,8 +234,10 @@ impl RemoteKeySet {
     /// `observed` is as for [`RemoteKeySet::refetch_for_unknown_kid`].
     pub(crate) fn refetch_for_unknown_kid_in_background(&self, kid: &str, observed: u64) {
         let now = self.shared.clock.now_unix();
-        if self.shared.may_refetch_for(kid, now, observed) {
-            self.spawn_fetch(Since::Started(observed));
+        if let Some(since) = self.shared.may_refetch_for(kid, now, observed)
+            && !self.shared.completed_since(since)
+        {
+            self.spawn_fetch(Since::Started(since));
         }
     }
 

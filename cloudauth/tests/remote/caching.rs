@@ -651,3 +651,35 @@ async fn concurrent_random_kids_cost_one_fetch() {
         "rounds with more than one refetch: {extra_fetches:?}"
     );
 }
+
+#[tokio::test]
+async fn request_after_a_granted_refetch_waits_for_it() {
+    let (new_key, before, after) = rotated_keys();
+    let fetcher = ScriptedFetcher::new(vec![before, after], Some(2));
+    let (keys, verifier) = scripted_verifier(&fetcher);
+    keys.load().await.expect("keys load");
+    let token = cloudauth::testing::TokenBuilder::valid_at("https://issuer.example", "api", NOW)
+        .sign(&new_key);
+
+    // The first request with the new kid is granted a refetch, which is now out.
+    let spawn_request = || {
+        let (verifier, token) = (verifier.clone(), token.clone());
+        tokio::spawn(async move { verify(&verifier, &token).await })
+    };
+    let first = spawn_request();
+    settle().await;
+    assert_eq!(fetcher.calls(), 2, "the refetch is in flight");
+
+    // The second request takes its keys after that refetch started, and waits for it.
+    let second = spawn_request();
+    settle().await;
+    fetcher.release();
+
+    assert_eq!(within(first).await.expect("task completes"), None, "first");
+    assert_eq!(
+        within(second).await.expect("task completes"),
+        None,
+        "second"
+    );
+    assert_eq!(fetcher.calls(), 2, "no fetch beside the granted one");
+}

@@ -10,3 +10,4 @@ mod caching;
 mod common;
 mod fetching;
 mod outages;
+mod refetch;

@@ -193,15 +193,18 @@ pub(crate) fn parse_unsigned_header(json: &str) -> Result<(), Error> {
 }
 
 /// Parses a decoded header or payload as a JSON object without duplicate member names.
-pub(crate) fn parse_object<'a>(json: &'a str, what: &'static str) -> Result<Members<'a>, Error> {
+pub(crate) fn parse_object<'a>(
+    json: &'a str,
+    segment_name: &'static str,
+) -> Result<Members<'a>, Error> {
     Members::parse_str(json).map_err(|error| match error {
         ObjectError::Duplicate(name) => {
-            Error::malformed(format!("{what} has a duplicate member name {name}"))
+            Error::malformed(format!("{segment_name} has a duplicate member name {name}"))
         }
         ObjectError::Json(source) => {
-            Error::malformed(format!("{what} is not a JSON object")).with_source(source)
+            Error::malformed(format!("{segment_name} is not a JSON object")).with_source(source)
         }
-        ObjectError::NotUtf8 => Error::malformed(format!("{what} is not UTF-8 text")),
+        ObjectError::NotUtf8 => Error::malformed(format!("{segment_name} is not UTF-8 text")),
     })
 }
 

@@ -75,8 +75,8 @@ fn payload() -> impl Strategy<Value = String> {
         ];
         let mut generated: Vec<(String, Json)> = Vec::new();
         for (name, value) in members {
-            let taken = generated.iter().any(|(other, _)| *other == name);
-            if !taken && !CHECKED.contains(&name.as_str()) {
+            let duplicate = generated.iter().any(|(other, _)| *other == name);
+            if !duplicate && !CHECKED.contains(&name.as_str()) {
                 generated.push((name, value));
             }
         }
@@ -91,8 +91,8 @@ fn payload() -> impl Strategy<Value = String> {
 }
 
 /// Checks that the verifiers and serde_json agree on reading `payload` as `T`. `verifiers`
-/// are a verifier without a cache and one with the verified-token cache, which is asked twice
-/// so that the second answer is a cache hit.
+/// are a verifier without a cache and one with the verified-token cache, which verifies twice
+/// so that the second result is a cache hit.
 fn agree<T>(verifiers: &[Verifier; 2], token: &str, payload: &str) -> Result<(), TestCaseError>
 where
     T: DeserializeOwned + PartialEq + Debug,

@@ -54,7 +54,7 @@ impl cloudauth::Fetcher for ScriptedFetcher {
             if self.gated_call == Some(call) {
                 self.gate.notified().await;
             }
-            #[expect(clippy::panic, reason = "the fetcher stands for a faulty one")]
+            #[expect(clippy::panic, reason = "the fetcher plays a faulty custom fetcher")]
             if self.panic_from.is_some_and(|from| call >= from) {
                 panic!("scripted fetcher fails on request {call}");
             }
